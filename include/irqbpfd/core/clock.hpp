@@ -1,0 +1,35 @@
+// Clock: the one seam for time. The daemon and the collectors take a Clock so
+// tests can run windows without sleeping.
+#pragma once
+
+#include <cstdint>
+
+namespace irqbpfd::core {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  [[nodiscard]] virtual std::int64_t monotonic_ns() const = 0;
+  virtual void sleep_ns(std::int64_t duration_ns) = 0;
+};
+
+// CLOCK_MONOTONIC and clock_nanosleep, resumed after EINTR until the time
+// is up.
+class SteadyClock final : public Clock {
+ public:
+  [[nodiscard]] std::int64_t monotonic_ns() const override;
+  void sleep_ns(std::int64_t duration_ns) override;
+};
+
+// A clock that only moves when slept on: for tests and replays.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(std::int64_t start_ns = 0) : now_ns_(start_ns) {}
+  [[nodiscard]] std::int64_t monotonic_ns() const override { return now_ns_; }
+  void sleep_ns(std::int64_t duration_ns) override { now_ns_ += duration_ns; }
+
+ private:
+  std::int64_t now_ns_;
+};
+
+}  // namespace irqbpfd::core

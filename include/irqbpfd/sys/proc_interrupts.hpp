@@ -1,0 +1,48 @@
+// /proc/interrupts: parsed into rows of per-CPU counters keyed by CPU id (from
+// the header, which lists only online CPUs), with the chip, hwirq, trigger and
+// action names of numbered rows and the description of named rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/core/types.hpp"
+#include "irqbpfd/sys/sys_root.hpp"
+
+namespace irqbpfd::sys {
+
+struct InterruptRow {
+  std::string label;                    // "24", "NMI", "IPI0", "ERR"
+  std::optional<core::IrqNumber> irq;   // set for numbered rows
+  // counts[i] belongs to ProcInterrupts::cpus[i]. Named rows may carry fewer
+  // counters than CPUs (ERR:, MIS: carry one); the rest are absent, not zero.
+  std::vector<std::uint64_t> counts;
+  std::string chip;                     // numbered rows: "IR-PCI-MSI", "GICv3"
+  std::string hwirq;                    // "524288", "30"
+  std::string trigger;                  // "edge", "fasteoi", "Level", "Edge"
+  std::vector<std::string> actions;     // ["ahci[0000:02:00.0]", "uhci_hcd:usb5"]
+  std::string name;                     // actions joined with ", " as printed
+  std::string description;              // named rows: "Local timer interrupts"
+
+  [[nodiscard]] std::uint64_t total() const;
+};
+
+struct ProcInterrupts {
+  std::vector<core::CpuId> cpus;  // header columns, in order
+  std::vector<InterruptRow> rows;  // in file order
+
+  [[nodiscard]] const InterruptRow* find(core::IrqNumber irq) const;
+};
+
+// Pure. `source` names the text in errors:
+// "/proc/interrupts:7: row '24': expected 4 counters, found 2".
+core::Result<ProcInterrupts> parse_proc_interrupts(std::string_view text,
+                                                   std::string_view source = "/proc/interrupts");
+
+core::Result<ProcInterrupts> read_proc_interrupts(const SysRoot& root);
+
+}  // namespace irqbpfd::sys

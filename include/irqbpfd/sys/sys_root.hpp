@@ -1,0 +1,43 @@
+// SysRoot: the one door to /proc and /sys. Every kernel path the project reads
+// or writes is resolved under a root directory ("/" on a live machine, a fake
+// tree in tests and with --root DIR), so nothing else spells an absolute path.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "irqbpfd/core/result.hpp"
+
+namespace irqbpfd::sys {
+
+class SysRoot {
+ public:
+  explicit SysRoot(std::filesystem::path root);
+
+  [[nodiscard]] const std::filesystem::path& root() const { return root_; }
+  // True when the root is the real "/" (BPF and hwloc's live mode only then).
+  [[nodiscard]] bool is_live() const { return live_; }
+
+  // `kernel_path` is absolute as the kernel spells it ("/proc/interrupts");
+  // the result lies under the root.
+  [[nodiscard]] std::filesystem::path path(std::string_view kernel_path) const;
+
+  // Whole file. Errors name the kernel path and carry errno, e.g.
+  // "/proc/irq/42/smp_affinity: No such file or directory" (ENOENT).
+  [[nodiscard]] core::Result<std::string> read(std::string_view kernel_path) const;
+  // Entry names of a directory, sorted, without "." and "..".
+  [[nodiscard]] core::Result<std::vector<std::string>> list(std::string_view kernel_dir) const;
+  // Target of a symlink ("../../../bus/pci/drivers/virtio-pci").
+  [[nodiscard]] core::Result<std::string> read_link(std::string_view kernel_path) const;
+  // Permission bits (st_mode & 07777).
+  [[nodiscard]] core::Result<unsigned> mode(std::string_view kernel_path) const;
+  [[nodiscard]] bool exists(std::string_view kernel_path) const;
+
+ private:
+  std::filesystem::path root_;
+  bool live_;
+};
+
+}  // namespace irqbpfd::sys

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package irqbpfd needs to build, test and benchmark.
+# Idempotent: packages already present are left alone by apt. Run as root
+# (or through sudo); CI runs it from .ci/run on a clean machine.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config make git bzip2 ca-certificates
+  # BPF: clang compiles bpf/, bpftool generates the skeleton, libbpf loads it
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  # topology
+  libhwloc-dev hwloc-nox
+  # libraries
+  libcli11-dev nlohmann-json3-dev libfmt-dev libcpp-httplib-dev
+  libsystemd-dev libtomlplusplus-dev libncurses-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -E "$0" "$@"
+  fi
+  echo "install-deps.sh: needs root to run apt-get (no sudo found)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
