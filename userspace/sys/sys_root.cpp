@@ -1,0 +1,121 @@
+// SysRoot: resolves kernel paths under a root directory and does the raw
+// file-system calls (read whole file, list, readlink, stat) with errors that
+// name the kernel path and keep errno.
+#include "irqbpfd/sys/sys_root.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <system_error>
+
+namespace irqbpfd::sys {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool resolves_to_slash(const fs::path& root) {
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(root, ec);
+  return !ec && canonical == fs::path("/");
+}
+
+core::Error fail(std::string_view kernel_path, int err) { return core::errno_error(std::string(kernel_path), err); }
+
+// Closes the descriptor on every path out of read().
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+struct DirCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+}  // namespace
+
+SysRoot::SysRoot(fs::path root)
+    : root_(root.empty() ? fs::path("/") : std::move(root)), live_(resolves_to_slash(root_)) {}
+
+fs::path SysRoot::path(std::string_view kernel_path) const {
+  while (!kernel_path.empty() && kernel_path.front() == '/') kernel_path.remove_prefix(1);
+  return root_ / fs::path(kernel_path);
+}
+
+core::Result<std::string> SysRoot::read(std::string_view kernel_path) const {
+  const fs::path p = path(kernel_path);
+  Fd file{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) return fail(kernel_path, errno);
+  // procfs and sysfs report sizes of 0 or 4096 whatever the content: read to
+  // EOF, growing the buffer geometrically.
+  std::string out;
+  out.resize(8192);
+  std::size_t used = 0;
+  while (true) {
+    if (used == out.size()) out.resize(out.size() * 2);
+    const ssize_t n = ::read(file.fd, out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(kernel_path, errno);
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  out.resize(used);
+  return out;
+}
+
+core::Result<std::vector<std::string>> SysRoot::list(std::string_view kernel_dir) const {
+  const fs::path p = path(kernel_dir);
+  const std::unique_ptr<DIR, DirCloser> dir(::opendir(p.c_str()));
+  if (!dir) return fail(kernel_dir, errno);
+  std::vector<std::string> names;
+  while (true) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) {
+      if (errno != 0) return fail(kernel_dir, errno);
+      break;
+    }
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+core::Result<std::string> SysRoot::read_link(std::string_view kernel_path) const {
+  const fs::path p = path(kernel_path);
+  std::string buffer(256, '\0');
+  while (true) {
+    const ssize_t n = ::readlink(p.c_str(), buffer.data(), buffer.size());
+    if (n < 0) return fail(kernel_path, errno);
+    if (static_cast<std::size_t>(n) < buffer.size()) {
+      buffer.resize(static_cast<std::size_t>(n));
+      return buffer;
+    }
+    buffer.resize(buffer.size() * 2);  // possibly truncated: try again, larger
+  }
+}
+
+core::Result<unsigned> SysRoot::mode(std::string_view kernel_path) const {
+  const fs::path p = path(kernel_path);
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return fail(kernel_path, errno);
+  return static_cast<unsigned>(st.st_mode & 07777);
+}
+
+bool SysRoot::exists(std::string_view kernel_path) const {
+  const fs::path p = path(kernel_path);
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace irqbpfd::sys
