@@ -18,14 +18,6 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    exec sudo -E "$0" "$@"
-  fi
-  echo "install-deps.sh: needs root to run apt-get (no sudo found)" >&2
-  exit 1
-fi
-
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,6 +26,14 @@ done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"
   exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -E "$0" "$@"
+  fi
+  echo "install-deps.sh: needs root to run apt-get (no sudo found)" >&2
+  exit 1
 fi
 
 echo "install-deps.sh: installing ${missing[*]}"

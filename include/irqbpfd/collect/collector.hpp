@@ -1,0 +1,69 @@
+// Collector: where raw counters come from. Each read() is one reading of the
+// kernel's cumulative counters; the model turns two readings into a window.
+// ProcCollector reads /proc (the irqbalance method), FileCollector replays a
+// saved /proc/interrupts; the BPF collector joins them later.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "irqbpfd/core/clock.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/sys/proc_interrupts.hpp"
+#include "irqbpfd/sys/proc_stat.hpp"
+#include "irqbpfd/sys/sys_root.hpp"
+
+namespace irqbpfd::collect {
+
+struct RawSample {
+  std::int64_t monotonic_ns = 0;          // when it was read
+  sys::ProcInterrupts interrupts;
+  std::optional<sys::ProcStat> stat;       // per-CPU irq/softirq time (proc collector)
+  std::optional<sys::ProcSoftirqs> softirqs;
+  std::optional<double> uptime_s;          // /proc/uptime: the window of a cumulative reading
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  // "proc", "file" (and later "bpf"): the JSON `collector` field.
+  [[nodiscard]] virtual std::string_view name() const = 0;
+  // Whether readings carry per-CPU time, so per-IRQ load can be estimated.
+  [[nodiscard]] virtual bool has_cpu_time() const = 0;
+  virtual core::Result<RawSample> read() = 0;
+};
+
+// /proc/interrupts, /proc/stat, /proc/softirqs and /proc/uptime under a root.
+class ProcCollector final : public Collector {
+ public:
+  ProcCollector(sys::SysRoot root, const core::Clock& clock) : root_(std::move(root)), clock_(clock) {}
+  [[nodiscard]] std::string_view name() const override { return "proc"; }
+  [[nodiscard]] bool has_cpu_time() const override { return true; }
+  core::Result<RawSample> read() override;
+
+ private:
+  sys::SysRoot root_;
+  const core::Clock& clock_;
+};
+
+// A saved /proc/interrupts capture (the seed tool's sample_interrupt): every
+// read returns the same counts, taken as cumulative since boot.
+class FileCollector final : public Collector {
+ public:
+  explicit FileCollector(std::filesystem::path file) : file_(std::move(file)) {}
+  [[nodiscard]] std::string_view name() const override { return "file"; }
+  [[nodiscard]] bool has_cpu_time() const override { return false; }
+  core::Result<RawSample> read() override;
+
+ private:
+  std::filesystem::path file_;
+};
+
+// Parses /proc/uptime ("350735.47 234388.90"): the first number, seconds.
+core::Result<double> parse_uptime(std::string_view text);
+
+}  // namespace irqbpfd::collect

@@ -1,0 +1,29 @@
+// measure_once: the read side of one tick, as `irqbpfd --once` runs it:
+// read counters, wait the sample window, read again, join the IRQ inventory,
+// CPU state and topology, and build the Snapshot.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "irqbpfd/core/clock.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/model/snapshot.hpp"
+
+namespace irqbpfd::daemon {
+
+struct MeasureOptions {
+  std::filesystem::path root{"/"};   // --root
+  double sample_s = 5;               // --sample; 0: one reading, cumulative since boot
+  std::optional<std::filesystem::path> interrupts_file;  // --interrupts-file
+  std::string collector = "auto";    // --collector auto|proc
+};
+
+core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock);
+
+// An IRQ inventory from /proc/interrupts rows alone (no /proc/irq, no PCI):
+// for captures from another machine. Every IRQ is "legacy" (no device known).
+sys::IrqInventory inventory_from_rows(const sys::ProcInterrupts& interrupts);
+
+}  // namespace irqbpfd::daemon

@@ -1,0 +1,93 @@
+// Snapshot: one measured window of the machine, pure data. Built from two
+// collector readings (or one cumulative reading), the IRQ inventory, the CPU
+// state and the topology; the report, the balancer and the API all read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/core/cpu_set.hpp"
+#include "irqbpfd/core/irq_desc.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/topology/machine.hpp"
+
+namespace irqbpfd::model {
+
+struct IrqCpuCount {
+  core::CpuId cpu{};
+  std::uint64_t count = 0;              // interrupts on this CPU in the window
+  double share_pct = 0;                 // of the IRQ's interrupts in the window
+  std::optional<std::uint64_t> load_ns; // time this IRQ cost this CPU in the window
+};
+
+struct IrqSnapshot {
+  core::IrqDesc desc;
+  std::uint64_t count = 0;                // all CPUs, in the window
+  std::vector<IrqCpuCount> per_cpu;       // one per column CPU, ascending
+  std::optional<std::uint64_t> load_ns;   // sum of per_cpu load; nullopt when unknown
+  bool load_estimated = false;            // split of CPU time by count share (irqbalance's way)
+  bool counter_reset = false;             // a counter went backwards: the IRQ was re-created
+  bool appeared = false;                  // not in the first reading
+};
+
+struct CpuSnapshot {
+  core::CpuId cpu{};
+  int node = -1;                          // NUMA node, -1 when the topology lacks the CPU
+  std::optional<unsigned> package;        // physical package id
+  std::optional<unsigned> core;           // machine-wide core index
+  bool online = false;
+  bool isolated = false;
+  bool nohz_full = false;
+  std::uint64_t interrupts = 0;           // device (numbered) IRQs handled in the window
+  std::uint64_t system_interrupts = 0;    // named rows (LOC, RES, CAL, ...)
+  std::optional<std::uint64_t> irq_ns;    // /proc/stat irq time in the window
+  std::optional<std::uint64_t> softirq_ns;
+};
+
+struct Snapshot {
+  std::string collector;                          // "proc", "file"
+  std::optional<std::string> collector_fallback_reason;
+  double window_s = 0;                            // length of the window; since boot when cumulative
+  bool cumulative = false;                        // one reading: counts since boot
+  std::vector<CpuSnapshot> cpus;                  // ascending CPU id
+  std::vector<IrqSnapshot> irqs;                  // ascending IRQ number
+  std::vector<core::IrqNumber> vanished;          // in a reading but gone from /proc/irq
+  core::CpuSet online;
+  topology::Machine machine;
+
+  [[nodiscard]] const IrqSnapshot* find(core::IrqNumber irq) const;
+  [[nodiscard]] const CpuSnapshot* find(core::CpuId cpu) const;
+};
+
+struct WindowInput {
+  std::string collector;
+  const collect::RawSample* before = nullptr;     // nullptr: cumulative since boot
+  const collect::RawSample* after = nullptr;      // required
+  const sys::IrqInventory* inventory = nullptr;   // required
+  const sys::CpuState* cpu_state = nullptr;       // required
+  const topology::Machine* machine = nullptr;     // required
+  std::uint32_t user_hz = 100;                    // /proc/stat tick rate (sysconf(_SC_CLK_TCK))
+};
+
+// Deltas per (IRQ, CPU) with CPU columns matched by id, never by position;
+// an IRQ that vanished between the readings is dropped; one that appeared
+// counts from zero; a counter that went backwards counts from zero too and is
+// flagged. With /proc/stat time in both readings, each CPU's irq+softirq time
+// is split over the IRQs it served by count share (marked as an estimate).
+core::Result<Snapshot> build_snapshot(const WindowInput& input);
+
+// The seed tool's verdict over `cpus`: when the largest and smallest per-CPU
+// shares differ by at most `threshold_pct` points the IRQ is "balanced",
+// otherwise the CPU with the smallest share (lowest id on ties) is named.
+struct Verdict {
+  bool balanced = true;
+  core::CpuId target{};
+};
+Verdict seed_verdict(const IrqSnapshot& irq, const core::CpuSet& cpus, double threshold_pct);
+
+}  // namespace irqbpfd::model

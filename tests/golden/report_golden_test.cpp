@@ -1,0 +1,143 @@
+// Golden tests: the report (table and JSON) of recorded machines, produced by
+// the real irqbpfd binary. IRQBPFD_UPDATE_GOLDEN=1 rewrites the expectations;
+// review the diff before committing it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "fake_root.hpp"
+#include "run_command.hpp"
+
+namespace irqbpfd {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::fixtures_dir;
+using testing::run_command;
+
+const fs::path kExpected = fs::path(IRQBPFD_FIXTURES_DIR) / ".." / "golden" / "expected";
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+// Runs irqbpfd and returns stdout with the checkout's fixture path replaced,
+// so expectations do not depend on where the repo is cloned.
+std::string report(std::vector<std::string> args) {
+  args.insert(args.begin(), IRQBPFD_BINARY);
+  const CommandResult r = run_command(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return replace_all(r.out, fs::weakly_canonical(fixtures_dir()).string(), "<FIXTURES>");
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  const fs::path file = kExpected / name;
+  if (const char* update = std::getenv("IRQBPFD_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
+    std::ofstream(file, std::ios::binary) << actual;
+    GTEST_SKIP() << "rewrote " << file << "; review the diff";
+  }
+  std::ifstream in(file, std::ios::binary);
+  ASSERT_TRUE(in) << "missing golden file " << file << " (run with IRQBPFD_UPDATE_GOLDEN=1)";
+  std::ostringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(actual, expected.str()) << "golden " << name << " differs";
+}
+
+std::string numa2() { return fs::weakly_canonical(fixtures_dir() / "roots" / "numa2").string(); }
+std::string seed_sample() { return fs::weakly_canonical(fixtures_dir() / "seed" / "sample_interrupt").string(); }
+
+TEST(ReportGolden, Numa2Table) {
+  expect_golden("numa2.txt", report({"--root", numa2(), "--once", "--dry-run", "--sample", "0"}));
+}
+
+TEST(ReportGolden, Numa2Json) {
+  expect_golden("numa2.json", report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--format", "json"}));
+}
+
+TEST(ReportGolden, Numa2NodeColumnsAndCpuFilter) {
+  expect_golden("numa2-node-columns.txt",
+                report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--columns", "node"}));
+  expect_golden("numa2-cpus-0-3.txt",
+                report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--cpus", "0-3"}));
+}
+
+TEST(ReportGolden, SeedSampleTable) {
+  expect_golden("seed.txt", report({"--interrupts-file", seed_sample(), "--once", "--dry-run"}));
+}
+
+// The seed tool's own example: shares that reproduce its 2-CPU table must
+// reproduce its "Set affinity to" column.
+TEST(SeedExample, ReproducesTheSeedVerdictColumn) {
+  const auto doc = nlohmann::json::parse(
+      report({"--interrupts-file", seed_sample(), "--once", "--dry-run", "--threshold", "10", "--format", "json"}));
+  std::map<int, std::string> ours;
+  for (const auto& irq : doc.at("irqs")) ours[irq.at("irq").get<int>()] = irq.at("verdict").get<std::string>();
+
+  std::ifstream in(fixtures_dir() / "seed" / "expected_verdicts.txt");
+  ASSERT_TRUE(in);
+  std::string line;
+  int compared = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    int irq = 0;
+    std::string seed;
+    fields >> irq >> seed;
+    const std::string expected = seed == "Balanced" ? "balanced" : seed;
+    ASSERT_TRUE(ours.count(irq)) << "IRQ " << irq << " missing from the report";
+    EXPECT_EQ(ours[irq], expected) << "IRQ " << irq;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 65);
+  EXPECT_EQ(doc.at("collector"), "file");
+}
+
+TEST(ReportErrors, MissingRootIsAClearErrorNotACrash) {
+  const CommandResult r = run_command({IRQBPFD_BINARY, "--root", "/nonexistent-irqbpfd-root", "--once", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("/nonexistent-irqbpfd-root"));
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(ReportErrors, RootWithoutProcInterruptsNamesTheFile) {
+  testing::FakeRoot root;
+  root.write("/proc/stat", "cpu  0 0 0 0 0 0 0 0 0 0\n");
+  const CommandResult r = run_command({IRQBPFD_BINARY, "--root", root.path().string(), "--once", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("/proc/interrupts"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("No such file"));
+}
+
+TEST(ReportErrors, MalformedProcInterruptsNamesLine) {
+  testing::FakeRoot root;
+  root.copy_fixture("numa2");
+  root.write("/proc/interrupts", "           CPU0       CPU1\n  0:         21   IO-APIC   2-edge      timer\n");
+  const CommandResult r =
+      run_command({IRQBPFD_BINARY, "--root", root.path().string(), "--once", "--dry-run", "--sample", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("/proc/interrupts:2"));
+}
+
+TEST(ReportErrors, BadFlagsAreUsageErrors) {
+  EXPECT_NE(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "-1"}).exit_code, 0);
+  EXPECT_NE(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--format", "xml"}).exit_code, 0);
+  const CommandResult cpus = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--cpus", "3-1"});
+  EXPECT_EQ(cpus.exit_code, 2);
+  EXPECT_THAT(cpus.err, ::testing::HasSubstr("--cpus"));
+  const CommandResult no_dry = run_command({IRQBPFD_BINARY, "--once"});
+  EXPECT_EQ(no_dry.exit_code, 2);
+  EXPECT_THAT(no_dry.err, ::testing::HasSubstr("--dry-run"));
+}
+
+}  // namespace
+}  // namespace irqbpfd

@@ -1,0 +1,212 @@
+// build_snapshot: deltas by CPU id, hotplug, vanished/appeared/re-created
+// IRQs, the irqbalance-style load estimate, and the seed verdict.
+#include <gtest/gtest.h>
+
+#include "irqbpfd/daemon/measure.hpp"
+#include "irqbpfd/model/snapshot.hpp"
+#include "irqbpfd/sys/proc_interrupts.hpp"
+#include "irqbpfd/topology/flat.hpp"
+
+namespace irqbpfd::model {
+namespace {
+
+using core::cpu_id;
+using core::irq_number;
+
+collect::RawSample reading(std::string_view interrupts, std::int64_t at_ns, std::string_view stat = "") {
+  collect::RawSample s;
+  auto parsed = sys::parse_proc_interrupts(interrupts, "test");
+  EXPECT_TRUE(parsed.has_value()) << (parsed ? "" : parsed.error().message);
+  if (parsed) s.interrupts = *parsed;
+  s.monotonic_ns = at_ns;
+  if (!stat.empty()) {
+    auto st = sys::parse_proc_stat(stat, "test");
+    EXPECT_TRUE(st.has_value()) << (st ? "" : st.error().message);
+    if (st) s.stat = *st;
+  }
+  return s;
+}
+
+struct Window {
+  sys::IrqInventory inventory;
+  sys::CpuState cpus;
+  topology::Machine machine;
+  Snapshot snap;
+};
+
+Window window(const collect::RawSample* before, const collect::RawSample& after, core::CpuSet online) {
+  Window w;
+  w.inventory = daemon::inventory_from_rows(after.interrupts);
+  w.cpus.online = online;
+  w.cpus.present = online;
+  w.machine = topology::flat_machine(online, "test");
+  WindowInput in;
+  in.collector = "proc";
+  in.before = before;
+  in.after = &after;
+  in.inventory = &w.inventory;
+  in.cpu_state = &w.cpus;
+  in.machine = &w.machine;
+  auto r = build_snapshot(in);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  if (r) w.snap = *r;
+  return w;
+}
+
+std::uint64_t count_on(const IrqSnapshot& irq, std::uint32_t cpu) {
+  for (const auto& pc : irq.per_cpu) {
+    if (pc.cpu == cpu_id(cpu)) return pc.count;
+  }
+  ADD_FAILURE() << "no column for CPU" << cpu;
+  return 0;
+}
+
+TEST(BuildSnapshot, DeltasPerCpuAndWindowLength) {
+  const auto a = reading(
+      "      CPU0 CPU1\n"
+      " 24:   100  200  IO-APIC 5-edge  a\n"
+      " 25:    10   10  IO-APIC 6-edge  b\n"
+      "LOC:  1000 1000  Local timer interrupts\n",
+      1'000'000'000);
+  const auto b = reading(
+      "      CPU0 CPU1\n"
+      " 24:   160  200  IO-APIC 5-edge  a\n"
+      " 25:    10   50  IO-APIC 6-edge  b\n"
+      "LOC:  1500 1250  Local timer interrupts\n",
+      3'500'000'000);
+  const Window w = window(&a, b, core::CpuSet{0, 1});
+  EXPECT_DOUBLE_EQ(w.snap.window_s, 2.5);
+  EXPECT_FALSE(w.snap.cumulative);
+  const IrqSnapshot* i24 = w.snap.find(irq_number(24));
+  ASSERT_NE(i24, nullptr);
+  EXPECT_EQ(i24->count, 60U);
+  EXPECT_EQ(count_on(*i24, 0), 60U);
+  EXPECT_DOUBLE_EQ(i24->per_cpu[0].share_pct, 100.0);
+  EXPECT_EQ(w.snap.find(cpu_id(0))->interrupts, 60U);
+  EXPECT_EQ(w.snap.find(cpu_id(1))->interrupts, 40U);
+  EXPECT_EQ(w.snap.find(cpu_id(0))->system_interrupts, 500U);
+  EXPECT_EQ(w.snap.find(cpu_id(1))->system_interrupts, 250U);
+  EXPECT_FALSE(i24->load_ns.has_value());  // no /proc/stat: no estimate
+}
+
+TEST(BuildSnapshot, MatchesColumnsByCpuIdWhenACpuGoesOffline) {
+  // CPU1 goes offline between the readings: the second header has no CPU1
+  // column, and CPU2's counts must still be compared with CPU2's.
+  const auto a = reading(
+      "      CPU0 CPU1 CPU2\n"
+      " 30:    10   20   30  IR-PCI-MSI 1-edge  q\n",
+      0);
+  const auto b = reading(
+      "      CPU0 CPU2\n"
+      " 30:    15   37  IR-PCI-MSI 1-edge  q\n",
+      1'000'000'000);
+  const Window w = window(&a, b, core::CpuSet{0, 2});
+  const IrqSnapshot* q = w.snap.find(irq_number(30));
+  ASSERT_NE(q, nullptr);
+  ASSERT_EQ(q->per_cpu.size(), 2U);
+  EXPECT_EQ(count_on(*q, 0), 5U);
+  EXPECT_EQ(count_on(*q, 2), 7U);
+  EXPECT_EQ(q->count, 12U);
+}
+
+TEST(BuildSnapshot, CpuComingOnlineHasNoBaselineAndCountsZero) {
+  const auto a = reading("      CPU0\n 30:    10  IR-PCI-MSI 1-edge  q\n", 0);
+  const auto b = reading("      CPU0 CPU1\n 30:    12  9999  IR-PCI-MSI 1-edge  q\n", 1'000'000'000);
+  const Window w = window(&a, b, core::CpuSet{0, 1});
+  const IrqSnapshot* q = w.snap.find(irq_number(30));
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(count_on(*q, 0), 2U);
+  EXPECT_EQ(count_on(*q, 1), 0U);
+}
+
+TEST(BuildSnapshot, VanishedAppearedAndRecreatedIrqs) {
+  const auto a = reading(
+      "      CPU0 CPU1\n"
+      " 40:   500  500  IR-PCI-MSI 1-edge  old\n"
+      " 41:   100  100  IR-PCI-MSI 2-edge  gone\n",
+      0);
+  const auto b = reading(
+      "      CPU0 CPU1\n"
+      " 40:     3    4  IR-PCI-MSI 1-edge  recreated\n"
+      " 42:     8    0  IR-PCI-MSI 3-edge  new\n",
+      1'000'000'000);
+  const Window w = window(&a, b, core::CpuSet{0, 1});
+  ASSERT_EQ(w.snap.irqs.size(), 2U);
+  const IrqSnapshot* i40 = w.snap.find(irq_number(40));
+  ASSERT_NE(i40, nullptr);
+  EXPECT_TRUE(i40->counter_reset);
+  EXPECT_EQ(i40->count, 7U);  // counted from zero, never a wrapped huge delta
+  const IrqSnapshot* i42 = w.snap.find(irq_number(42));
+  ASSERT_NE(i42, nullptr);
+  EXPECT_TRUE(i42->appeared);
+  EXPECT_EQ(i42->count, 8U);
+  EXPECT_EQ(w.snap.find(irq_number(41)), nullptr);
+  ASSERT_EQ(w.snap.vanished.size(), 1U);
+  EXPECT_EQ(w.snap.vanished[0], irq_number(41));
+}
+
+TEST(BuildSnapshot, EstimatesLoadByCountShareOfCpuTime) {
+  // CPU0: irq 2 + softirq 8 ticks = 10 ticks at USER_HZ 100 = 100 ms, split
+  // 3:1 between IRQ 50 (30 interrupts) and IRQ 51 (10). CPU1: 5 ticks = 50 ms,
+  // all to IRQ 51.
+  const auto a = reading(
+      "      CPU0 CPU1\n 50:  0 0  PCI-MSI 1-edge  x\n 51:  0 0  PCI-MSI 2-edge  y\n", 0,
+      "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n");
+  const auto b = reading(
+      "      CPU0 CPU1\n 50: 30 0  PCI-MSI 1-edge  x\n 51: 10 7  PCI-MSI 2-edge  y\n", 1'000'000'000,
+      "cpu  0 0 0 0 0 2 13 0 0 0\ncpu0 0 0 0 0 0 2 8 0 0 0\ncpu1 0 0 0 0 0 0 5 0 0 0\n");
+  const Window w = window(&a, b, core::CpuSet{0, 1});
+  const IrqSnapshot* x = w.snap.find(irq_number(50));
+  const IrqSnapshot* y = w.snap.find(irq_number(51));
+  ASSERT_TRUE(x && y);
+  EXPECT_TRUE(x->load_estimated);
+  EXPECT_EQ(x->load_ns, 75'000'000U);
+  EXPECT_EQ(y->load_ns, 25'000'000U + 50'000'000U);
+  EXPECT_EQ(w.snap.find(cpu_id(0))->irq_ns, 20'000'000U);
+  EXPECT_EQ(w.snap.find(cpu_id(0))->softirq_ns, 80'000'000U);
+}
+
+TEST(BuildSnapshot, CumulativeReadingUsesUptimeAsWindow) {
+  auto a = reading("      CPU0 CPU1\n 60:  3 1  PCI-MSI 1-edge  z\n", 0);
+  a.uptime_s = 1234.5;
+  const Window w = window(nullptr, a, core::CpuSet{0, 1});
+  EXPECT_TRUE(w.snap.cumulative);
+  EXPECT_DOUBLE_EQ(w.snap.window_s, 1234.5);
+  EXPECT_EQ(w.snap.find(irq_number(60))->count, 4U);
+  EXPECT_DOUBLE_EQ(w.snap.find(irq_number(60))->per_cpu[0].share_pct, 75.0);
+}
+
+TEST(BuildSnapshot, RejectsReadingsOutOfOrder) {
+  const auto a = reading("      CPU0\n 60:  3  PCI-MSI 1-edge  z\n", 5);
+  const auto b = reading("      CPU0\n 60:  4  PCI-MSI 1-edge  z\n", 1);
+  sys::IrqInventory inv = daemon::inventory_from_rows(b.interrupts);
+  sys::CpuState cpus;
+  cpus.online = core::CpuSet{0};
+  const topology::Machine m = topology::flat_machine(cpus.online, "t");
+  WindowInput in{"proc", &a, &b, &inv, &cpus, &m, 100};
+  auto r = build_snapshot(in);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("older"), std::string::npos);
+}
+
+IrqSnapshot shares(double cpu0, double cpu1) {
+  IrqSnapshot s;
+  s.per_cpu = {{cpu_id(0), 0, cpu0, {}}, {cpu_id(1), 0, cpu1, {}}};
+  return s;
+}
+
+TEST(SeedVerdict, BalancedWithinThresholdElseSmallestShare) {
+  const core::CpuSet both{0, 1};
+  EXPECT_TRUE(seed_verdict(shares(45.49, 54.51), both, 10).balanced);  // seed IRQ 140
+  const Verdict v = seed_verdict(shares(43.91, 56.09), both, 10);      // seed IRQ 154
+  EXPECT_FALSE(v.balanced);
+  EXPECT_EQ(v.target, cpu_id(0));
+  EXPECT_EQ(seed_verdict(shares(83.9, 16.1), both, 10).target, cpu_id(1));
+  EXPECT_TRUE(seed_verdict(shares(83.9, 16.1), both, 70).balanced);
+  // Ties go to the lowest CPU id; restricting CPUs narrows the comparison.
+  EXPECT_EQ(seed_verdict(shares(0, 0), both, -1).target, cpu_id(0));
+  EXPECT_TRUE(seed_verdict(shares(83.9, 16.1), core::CpuSet{1}, 10).balanced);
+}
+
+}  // namespace
+}  // namespace irqbpfd::model

@@ -1,0 +1,89 @@
+// irqbpfd: command-line front end. Parses flags with CLI11 and hands off to
+// the daemon (measure) and report modules; no logic of its own.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+
+#include "irqbpfd/core/clock.hpp"
+#include "irqbpfd/daemon/measure.hpp"
+#include "irqbpfd/report/report.hpp"
+
+namespace {
+
+using irqbpfd::report::Columns;
+
+int fail(const std::string& message, int code) {
+  std::fprintf(stderr, "irqbpfd: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"irqbpfd: an IRQ balancer that measures instead of guessing"};
+  app.set_version_flag("--version", std::string("irqbpfd ") + IRQBPFD_VERSION);
+
+  bool once = false;
+  bool dry_run = false;
+  std::string format = "table";
+  std::string columns = "auto";
+  std::string cpus_text;
+  double threshold = 10;
+  irqbpfd::daemon::MeasureOptions measure;
+  std::string interrupts_file;
+
+  app.add_flag("--once", once, "Measure one window, report (and later apply) once, then exit");
+  app.add_flag("--dry-run", dry_run, "Never write affinities; print what would change");
+  app.add_option("--root", measure.root, "Machine root: read /proc and /sys (and hwloc) under DIR")
+      ->type_name("DIR");
+  app.add_option("--sample", measure.sample_s, "Seconds between the two readings; 0 = counts since boot")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--interrupts-file", interrupts_file, "Analyse a saved /proc/interrupts capture instead")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--collector", measure.collector, "Where counts come from")
+      ->check(CLI::IsMember({"auto", "proc"}));
+  app.add_option("--format", format, "Output format")->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--threshold", threshold, "Verdict: share spread (points) still called balanced")
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--cpus", cpus_text, "Only these CPUs (list, e.g. 0-3,8)")->type_name("LIST");
+  app.add_option("--columns", columns, "Share columns per cpu, node, package, or the busiest CPUs (top)")
+      ->check(CLI::IsMember({"auto", "cpu", "node", "package", "top"}));
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (!once) {
+    return fail("the balancing daemon is not built yet; run `irqbpfd --once --dry-run` for the report", 2);
+  }
+  if (!dry_run) {
+    return fail("applying affinities is not built yet; add --dry-run to report without writing", 2);
+  }
+
+  irqbpfd::report::ReportOptions report;
+  report.version = IRQBPFD_VERSION;
+  report.threshold_pct = threshold;
+  static const std::map<std::string, Columns> kColumns = {{"auto", Columns::kAuto},
+                                                          {"cpu", Columns::kCpu},
+                                                          {"node", Columns::kNode},
+                                                          {"package", Columns::kPackage},
+                                                          {"top", Columns::kTop}};
+  report.columns = kColumns.at(columns);
+  if (!cpus_text.empty()) {
+    auto cpus = irqbpfd::core::CpuSet::parse_list(cpus_text);
+    if (!cpus) return fail("--cpus: " + cpus.error().message, 2);
+    report.cpus = *cpus;
+  }
+  if (!interrupts_file.empty()) measure.interrupts_file = interrupts_file;
+
+  irqbpfd::core::SteadyClock clock;
+  auto snapshot = irqbpfd::daemon::measure_once(measure, clock);
+  if (!snapshot) return fail(snapshot.error().message, 1);
+
+  const std::string text = format == "json" ? irqbpfd::report::render_json(*snapshot, report)
+                                            : irqbpfd::report::render_table(*snapshot, report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}

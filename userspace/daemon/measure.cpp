@@ -1,0 +1,105 @@
+// measure_once: collector readings + inventory + CPU state + topology ->
+// Snapshot. This is where the OS-facing parts meet; the rest stays pure.
+#include "irqbpfd/daemon/measure.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/topology/flat.hpp"
+
+namespace irqbpfd::daemon {
+
+sys::IrqInventory inventory_from_rows(const sys::ProcInterrupts& interrupts) {
+  sys::IrqInventory inv;
+  for (const auto& row : interrupts.rows) {
+    if (!row.irq) continue;
+    core::IrqDesc d;
+    d.irq = *row.irq;
+    d.name = row.name;
+    d.actions = row.actions;
+    d.chip = row.chip;
+    d.hwirq = row.hwirq;
+    d.trigger = row.trigger;
+    d.irq_class = core::IrqClass::kLegacy;
+    d.level = core::default_level(d.irq_class);
+    inv.irqs.push_back(std::move(d));
+  }
+  std::sort(inv.irqs.begin(), inv.irqs.end(),
+            [](const core::IrqDesc& a, const core::IrqDesc& b) { return core::raw(a.irq) < core::raw(b.irq); });
+  return inv;
+}
+
+namespace {
+
+core::Result<model::Snapshot> measure_file(const MeasureOptions& options) {
+  collect::FileCollector collector(*options.interrupts_file);
+  auto sample = collector.read();
+  if (!sample) return sample.error();
+  const sys::IrqInventory inventory = inventory_from_rows(sample->interrupts);
+  sys::CpuState cpus;
+  for (core::CpuId c : sample->interrupts.cpus) cpus.online.insert(c);
+  cpus.present = cpus.possible = cpus.online;
+  const topology::Machine machine =
+      topology::flat_machine(cpus.online, fmt::format("flat, from {}", options.interrupts_file->string()));
+  model::WindowInput in;
+  in.collector = std::string(collector.name());
+  in.after = &*sample;
+  in.inventory = &inventory;
+  in.cpu_state = &cpus;
+  in.machine = &machine;
+  return model::build_snapshot(in);
+}
+
+}  // namespace
+
+core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock) {
+  if (!std::isfinite(options.sample_s) || options.sample_s < 0) {
+    return core::Error{fmt::format("--sample: {} is not a number of seconds >= 0", options.sample_s)};
+  }
+  if (options.collector != "auto" && options.collector != "proc") {
+    return core::Error{fmt::format("--collector: unknown collector '{}' (expected auto or proc)", options.collector)};
+  }
+  if (options.interrupts_file) return measure_file(options);
+
+  const sys::SysRoot root(options.root);
+  if (!std::filesystem::is_directory(options.root)) {
+    return core::Error{fmt::format("--root {}: not a directory", options.root.string())};
+  }
+  collect::ProcCollector collector(root, clock);
+
+  std::optional<collect::RawSample> first;
+  if (options.sample_s > 0) {
+    auto r = collector.read();
+    if (!r) return r.error();
+    first = std::move(*r);
+    clock.sleep_ns(static_cast<std::int64_t>(options.sample_s * 1e9));
+  }
+  auto second = collector.read();
+  if (!second) return second.error();
+
+  auto inventory = sys::read_irq_inventory(root, second->interrupts);
+  if (!inventory) return inventory.error();
+  auto cpu_state = sys::read_cpu_state(root);
+  if (!cpu_state) return cpu_state.error();
+  auto machine = root.is_live() ? topology::load_live() : topology::load_from_root(options.root);
+  if (!machine) return machine.error().with_context("topology");
+
+  model::WindowInput in;
+  in.collector = std::string(collector.name());
+  in.before = first ? &*first : nullptr;
+  in.after = &*second;
+  in.inventory = &*inventory;
+  in.cpu_state = &*cpu_state;
+  in.machine = &*machine;
+  const long hz = sysconf(_SC_CLK_TCK);
+  in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
+  return model::build_snapshot(in);
+}
+
+}  // namespace irqbpfd::daemon

@@ -1,0 +1,245 @@
+// build_snapshot: two readings -> one window. Pure: no files, no clock.
+#include "irqbpfd/model/snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+namespace irqbpfd::model {
+namespace {
+
+using core::CpuId;
+using core::raw;
+
+// Per-CPU counts of one row, keyed by CPU id (the header maps columns).
+std::map<std::uint32_t, std::uint64_t> counts_by_cpu(const sys::ProcInterrupts& table, const sys::InterruptRow& row) {
+  std::map<std::uint32_t, std::uint64_t> out;
+  for (std::size_t i = 0; i < row.counts.size() && i < table.cpus.size(); ++i) {
+    out[raw(table.cpus[i])] = row.counts[i];
+  }
+  return out;
+}
+
+
+const sys::CpuTimes* cpu_times(const sys::ProcStat& stat, CpuId cpu) {
+  for (const auto& t : stat.cpus) {
+    if (t.cpu == cpu) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const IrqSnapshot* Snapshot::find(core::IrqNumber irq) const {
+  auto it = std::lower_bound(irqs.begin(), irqs.end(), irq,
+                             [](const IrqSnapshot& s, core::IrqNumber n) { return raw(s.desc.irq) < raw(n); });
+  return (it != irqs.end() && it->desc.irq == irq) ? &*it : nullptr;
+}
+
+const CpuSnapshot* Snapshot::find(core::CpuId cpu) const {
+  auto it = std::lower_bound(cpus.begin(), cpus.end(), cpu,
+                             [](const CpuSnapshot& s, core::CpuId c) { return raw(s.cpu) < raw(c); });
+  return (it != cpus.end() && it->cpu == cpu) ? &*it : nullptr;
+}
+
+core::Result<Snapshot> build_snapshot(const WindowInput& input) {
+  if (input.after == nullptr || input.inventory == nullptr || input.cpu_state == nullptr ||
+      input.machine == nullptr) {
+    return core::Error{"build_snapshot: missing input"};
+  }
+  const collect::RawSample& after = *input.after;
+  const collect::RawSample* before = input.before;
+  const std::uint32_t user_hz = input.user_hz == 0 ? 100 : input.user_hz;
+
+  Snapshot snap;
+  snap.collector = input.collector;
+  snap.machine = *input.machine;
+  snap.cumulative = before == nullptr;
+  if (before != nullptr) {
+    if (after.monotonic_ns < before->monotonic_ns) {
+      return core::Error{"build_snapshot: second reading is older than the first"};
+    }
+    snap.window_s = static_cast<double>(after.monotonic_ns - before->monotonic_ns) / 1e9;
+  } else {
+    snap.window_s = after.uptime_s.value_or(0.0);
+  }
+
+  // Columns: the CPUs the last reading's header lists (the online ones).
+  const std::vector<CpuId>& columns = after.interrupts.cpus;
+  core::CpuSet column_set;
+  for (CpuId c : columns) column_set.insert(c);
+  snap.online = input.cpu_state->online.empty() ? column_set : input.cpu_state->online;
+
+  // CPUs: everything present or online or in a column.
+  core::CpuSet all = input.cpu_state->present | input.cpu_state->online | column_set;
+  std::unordered_map<std::uint32_t, std::size_t> cpu_index;
+  for (CpuId c : all.to_vector()) {
+    CpuSnapshot cs;
+    cs.cpu = c;
+    cs.online = snap.online.contains(c);
+    cs.isolated = input.cpu_state->isolated.contains(c);
+    cs.nohz_full = input.cpu_state->nohz_full.contains(c);
+    if (auto place = input.machine->place(c)) {
+      cs.node = place->node;
+      cs.package = place->package;
+      cs.core = place->core_index;
+    }
+    cpu_index[raw(c)] = snap.cpus.size();
+    snap.cpus.push_back(cs);
+  }
+
+  // Per-CPU irq+softirq time in the window, from /proc/stat.
+  std::unordered_map<std::uint32_t, std::uint64_t> cpu_time_ns;
+  if (after.stat && (before == nullptr || before->stat)) {
+    const double ns_per_tick = 1e9 / static_cast<double>(user_hz);
+    for (const auto& t : after.stat->cpus) {
+      auto it = cpu_index.find(raw(t.cpu));
+      if (it == cpu_index.end()) continue;
+      std::uint64_t irq_ticks = t.irq, softirq_ticks = t.softirq;
+      if (before != nullptr) {
+        const sys::CpuTimes* b = cpu_times(*before->stat, t.cpu);
+        if (b == nullptr) continue;  // CPU came online inside the window: no baseline
+        irq_ticks = t.irq >= b->irq ? t.irq - b->irq : 0;
+        softirq_ticks = t.softirq >= b->softirq ? t.softirq - b->softirq : 0;
+      }
+      CpuSnapshot& cs = snap.cpus[it->second];
+      cs.irq_ns = static_cast<std::uint64_t>(static_cast<double>(irq_ticks) * ns_per_tick);
+      cs.softirq_ns = static_cast<std::uint64_t>(static_cast<double>(softirq_ticks) * ns_per_tick);
+      cpu_time_ns[raw(t.cpu)] = *cs.irq_ns + *cs.softirq_ns;
+    }
+  }
+
+  // Per-IRQ deltas, then per-CPU sums.
+  std::unordered_map<std::uint32_t, const sys::InterruptRow*> before_rows;
+  if (before != nullptr) {
+    for (const auto& row : before->interrupts.rows) {
+      if (row.irq) before_rows[raw(*row.irq)] = &row;
+    }
+  }
+  std::unordered_map<std::uint32_t, std::uint64_t> cpu_device_counts;
+  for (const core::IrqDesc& desc : input.inventory->irqs) {
+    const sys::InterruptRow* row = after.interrupts.find(desc.irq);
+    if (row == nullptr) continue;  // vanished before the last reading
+    IrqSnapshot is;
+    is.desc = desc;
+    const auto now = counts_by_cpu(after.interrupts, *row);
+    std::map<std::uint32_t, std::uint64_t> then;
+    if (before != nullptr) {
+      auto it = before_rows.find(raw(desc.irq));
+      if (it == before_rows.end()) {
+        is.appeared = true;
+      } else {
+        then = counts_by_cpu(before->interrupts, *it->second);
+      }
+    }
+    // A counter that went backwards means the IRQ was freed and allocated
+    // again between the readings: its counts restarted at zero.
+    if (before != nullptr && !is.appeared) {
+      for (const auto& [cpu, n] : now) {
+        auto b = then.find(cpu);
+        if (b != then.end() && b->second > n) is.counter_reset = true;
+      }
+    }
+    for (CpuId c : columns) {
+      IrqCpuCount pc;
+      pc.cpu = c;
+      const std::uint64_t n = now.count(raw(c)) ? now.at(raw(c)) : 0;
+      if (before == nullptr || is.appeared || is.counter_reset) {
+        pc.count = n;
+      } else if (auto b = then.find(raw(c)); b != then.end()) {
+        pc.count = n - b->second;
+      } else {
+        pc.count = 0;  // CPU came online inside the window: no baseline for it
+      }
+      is.count += pc.count;
+      cpu_device_counts[raw(c)] += pc.count;
+      is.per_cpu.push_back(pc);
+    }
+    for (auto& pc : is.per_cpu) {
+      pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
+    }
+    snap.irqs.push_back(std::move(is));
+  }
+
+  // irqbalance's estimate: a CPU's irq+softirq time split over the IRQs it
+  // served, in proportion to their interrupt counts.
+  if (!cpu_time_ns.empty()) {
+    for (auto& is : snap.irqs) {
+      std::uint64_t total = 0;
+      for (auto& pc : is.per_cpu) {
+        auto t = cpu_time_ns.find(raw(pc.cpu));
+        const std::uint64_t served = cpu_device_counts[raw(pc.cpu)];
+        if (t == cpu_time_ns.end()) continue;
+        const std::uint64_t ns =
+            served == 0 ? 0
+                        : static_cast<std::uint64_t>(static_cast<long double>(t->second) * pc.count / served);
+        pc.load_ns = ns;
+        total += ns;
+      }
+      is.load_ns = total;
+      is.load_estimated = true;
+    }
+  }
+
+  // Per-CPU interrupt totals: device rows and named rows.
+  for (auto& cs : snap.cpus) cs.interrupts = cpu_device_counts[raw(cs.cpu)];
+  std::unordered_map<std::string, const sys::InterruptRow*> before_named;
+  if (before != nullptr) {
+    for (const auto& row : before->interrupts.rows) {
+      if (!row.irq) before_named[row.label] = &row;
+    }
+  }
+  for (const auto& row : after.interrupts.rows) {
+    if (row.irq) continue;
+    const auto now = counts_by_cpu(after.interrupts, row);
+    std::map<std::uint32_t, std::uint64_t> then;
+    if (before != nullptr) {
+      auto it = before_named.find(row.label);
+      if (it == before_named.end()) continue;
+      then = counts_by_cpu(before->interrupts, *it->second);
+    }
+    for (const auto& [cpu, n] : now) {
+      auto ci = cpu_index.find(cpu);
+      if (ci == cpu_index.end()) continue;
+      std::uint64_t delta = n;
+      if (before != nullptr) {
+        auto b = then.find(cpu);
+        delta = (b == then.end() || b->second > n) ? 0 : n - b->second;
+      }
+      snap.cpus[ci->second].system_interrupts += delta;
+    }
+  }
+
+  snap.vanished = input.inventory->vanished;
+  // IRQs in the first reading that the last one no longer lists vanished too.
+  if (before != nullptr) {
+    for (const auto& row : before->interrupts.rows) {
+      if (row.irq && after.interrupts.find(*row.irq) == nullptr) snap.vanished.push_back(*row.irq);
+    }
+  }
+  std::sort(snap.vanished.begin(), snap.vanished.end(), [](auto a, auto b) { return raw(a) < raw(b); });
+  snap.vanished.erase(std::unique(snap.vanished.begin(), snap.vanished.end()), snap.vanished.end());
+  std::sort(snap.irqs.begin(), snap.irqs.end(),
+            [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc.irq) < raw(b.desc.irq); });
+  return snap;
+}
+
+Verdict seed_verdict(const IrqSnapshot& irq, const core::CpuSet& cpus, double threshold_pct) {
+  std::optional<double> hi, lo;
+  Verdict v;
+  for (const auto& pc : irq.per_cpu) {
+    if (!cpus.contains(pc.cpu)) continue;
+    if (!hi || pc.share_pct > *hi) hi = pc.share_pct;
+    if (!lo || pc.share_pct < *lo) {
+      lo = pc.share_pct;
+      v.target = pc.cpu;
+    }
+  }
+  if (!hi || *hi - *lo <= threshold_pct) return Verdict{true, {}};
+  v.balanced = false;
+  return v;
+}
+
+}  // namespace irqbpfd::model
