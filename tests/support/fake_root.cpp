@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace irqbpfd::testing {
 namespace fs = std::filesystem;
@@ -60,16 +61,36 @@ void FakeRoot::symlink(std::string_view target, std::string_view kernel_path) co
 void FakeRoot::remove(std::string_view kernel_path) const { fs::remove_all(under(root_, kernel_path)); }
 
 void FakeRoot::copy_fixture(std::string_view name) const {
-  fs::copy(fixtures_dir() / "roots" / std::string(name), root_,
+  const fs::path source = fixtures_dir() / "roots" / std::string(name);
+  fs::copy(source, root_,
            fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing);
+  // Git keeps no file modes: roots/NAME.modes lists them ("0444 /proc/irq/36/smp_affinity").
+  std::ifstream modes(source.string() + ".modes");
+  std::string line;
+  while (std::getline(modes, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.find(' ');
+    if (space == std::string::npos) throw std::runtime_error("FakeRoot: bad modes line '" + line + "'");
+    const auto mode = static_cast<mode_t>(std::stoul(line.substr(0, space), nullptr, 8));
+    const fs::path file = under(root_, line.substr(space + 1));
+    if (::chmod(file.c_str(), mode) != 0) throw std::runtime_error("FakeRoot: cannot chmod " + file.string());
+  }
 }
 
 fs::path FakeRoot::unpack_capture(const fs::path& tarball) const {
-  const std::string cmd = "tar -xjf '" + tarball.string() + "' -C '" + root_.string() + "'";
+  // Some captures unpack to a directory named differently from the tarball
+  // (20s390-2g6s4c.tar.bz2 holds 20s390-2g2g2s4co/): unpack into a fresh
+  // directory and return the one directory the archive made.
+  const fs::path into = root_ / ("capture-" + tarball.stem().stem().string());
+  fs::create_directories(into);
+  const std::string cmd = "tar -xjf '" + tarball.string() + "' -C '" + into.string() + "'";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("FakeRoot: cannot unpack " + tarball.string());
-  std::string name = tarball.filename().string();
-  name = name.substr(0, name.find(".tar"));
-  return root_ / name;
+  std::vector<fs::path> made;
+  for (const auto& entry : fs::directory_iterator(into)) {
+    if (entry.is_directory()) made.push_back(entry.path());
+  }
+  if (made.size() != 1) throw std::runtime_error("FakeRoot: " + tarball.string() + " did not unpack to one directory");
+  return made.front();
 }
 
 fs::path fixtures_dir() { return fs::path(IRQBPFD_FIXTURES_DIR); }

@@ -196,12 +196,7 @@ TEST(Inventory, NoPciNoProblem) {
 class Vm2InventoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_.copy_fixture("vm2");
-    // Git keeps no modes: restore the live machine's 0444 on the
-    // kernel-managed virtio1-req.0 queue (see the fixture's README.md).
-    for (const char* file : {"/proc/irq/36/smp_affinity", "/proc/irq/36/smp_affinity_list"}) {
-      ASSERT_EQ(::chmod(SysRoot(root_.path()).path(file).c_str(), 0444), 0);
-    }
+    root_.copy_fixture("vm2");  // vm2.modes restores the 0444 of the managed IRQ 36
     auto parsed = read_proc_interrupts(SysRoot(root_.path()));
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
     auto inv = read_irq_inventory(SysRoot(root_.path()), *parsed);

@@ -180,14 +180,6 @@ class CaptureTest : public ::testing::TestWithParam<Capture> {
     if (GetParam().tarball.empty()) GTEST_SKIP() << "no machine captures at ../shared/machines (set IRQBPFD_MACHINES_DIR)";
     root_ = std::make_unique<irqbpfd::testing::FakeRoot>();
     machine_root_ = root_->unpack_capture(GetParam().tarball);
-    // Some tarballs unpack to a directory named differently from the file
-    // (20s390-2g6s4c.tar.bz2 holds 20s390-2g2g2s4co/): use the one directory
-    // that is there.
-    if (!fs::is_directory(machine_root_)) {
-      for (const auto& entry : fs::directory_iterator(root_->path())) {
-        if (entry.is_directory()) machine_root_ = entry.path();
-      }
-    }
   }
 
   std::unique_ptr<irqbpfd::testing::FakeRoot> root_;
