@@ -15,7 +15,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libcpp-httplib-dev
   libsystemd-dev libtomlplusplus-dev libncurses-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev jq
 )
 
 missing=()

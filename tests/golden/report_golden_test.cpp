@@ -31,13 +31,25 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-// Runs irqbpfd and returns stdout with the checkout's fixture path replaced,
-// so expectations do not depend on where the repo is cloned.
-std::string report(std::vector<std::string> args) {
+// The numa2 fixture copied into a temporary root, with its file modes.
+class Numa2Root {
+ public:
+  Numa2Root() { root_.copy_fixture("numa2"); }
+  [[nodiscard]] std::string path() const { return root_.path().string(); }
+
+ private:
+  testing::FakeRoot root_;
+};
+
+// Runs irqbpfd and returns stdout with the checkout's fixture path and the
+// temporary root replaced, so expectations do not depend on where the repo is
+// cloned or which temp name was drawn.
+std::string report(std::vector<std::string> args, const std::string& root = "") {
   args.insert(args.begin(), IRQBPFD_BINARY);
   const CommandResult r = run_command(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  return replace_all(r.out, fs::weakly_canonical(fixtures_dir()).string(), "<FIXTURES>");
+  std::string out = replace_all(r.out, fs::weakly_canonical(fixtures_dir()).string(), "<FIXTURES>");
+  return root.empty() ? out : replace_all(out, root, "<ROOT>");
 }
 
 void expect_golden(const std::string& name, const std::string& actual) {
@@ -53,22 +65,25 @@ void expect_golden(const std::string& name, const std::string& actual) {
   EXPECT_EQ(actual, expected.str()) << "golden " << name << " differs";
 }
 
-std::string numa2() { return fs::weakly_canonical(fixtures_dir() / "roots" / "numa2").string(); }
 std::string seed_sample() { return fs::weakly_canonical(fixtures_dir() / "seed" / "sample_interrupt").string(); }
 
 TEST(ReportGolden, Numa2Table) {
-  expect_golden("numa2.txt", report({"--root", numa2(), "--once", "--dry-run", "--sample", "0"}));
+  const Numa2Root root;
+  expect_golden("numa2.txt", report({"--root", root.path(), "--once", "--dry-run", "--sample", "0"}, root.path()));
 }
 
 TEST(ReportGolden, Numa2Json) {
-  expect_golden("numa2.json", report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--format", "json"}));
+  const Numa2Root root;
+  expect_golden("numa2.json", report({"--root", root.path(), "--once", "--dry-run", "--sample", "0", "--format", "json"},
+                                     root.path()));
 }
 
 TEST(ReportGolden, Numa2NodeColumnsAndCpuFilter) {
+  const Numa2Root root;
   expect_golden("numa2-node-columns.txt",
-                report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--columns", "node"}));
+                report({"--root", root.path(), "--once", "--dry-run", "--sample", "0", "--columns", "node"}, root.path()));
   expect_golden("numa2-cpus-0-3.txt",
-                report({"--root", numa2(), "--once", "--dry-run", "--sample", "0", "--cpus", "0-3"}));
+                report({"--root", root.path(), "--once", "--dry-run", "--sample", "0", "--cpus", "0-3"}, root.path()));
 }
 
 TEST(ReportGolden, SeedSampleTable) {

@@ -183,15 +183,28 @@ TEST(BuildSnapshot, RejectsReadingsOutOfOrder) {
   sys::CpuState cpus;
   cpus.online = core::CpuSet{0};
   const topology::Machine m = topology::flat_machine(cpus.online, "t");
-  WindowInput in{"proc", &a, &b, &inv, &cpus, &m, 100};
+  WindowInput in;
+  in.collector = "proc";
+  in.before = &a;
+  in.after = &b;
+  in.inventory = &inv;
+  in.cpu_state = &cpus;
+  in.machine = &m;
   auto r = build_snapshot(in);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("older"), std::string::npos);
 }
 
+IrqCpuCount share(std::uint32_t cpu, double pct) {
+  IrqCpuCount pc;
+  pc.cpu = cpu_id(cpu);
+  pc.share_pct = pct;
+  return pc;
+}
+
 IrqSnapshot shares(double cpu0, double cpu1) {
   IrqSnapshot s;
-  s.per_cpu = {{cpu_id(0), 0, cpu0, {}}, {cpu_id(1), 0, cpu1, {}}};
+  s.per_cpu = {share(0, cpu0), share(1, cpu1)};
   return s;
 }
 

@@ -44,8 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--interrupts-file", interrupts_file, "Analyse a saved /proc/interrupts capture instead")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
-  app.add_option("--collector", measure.collector, "Where counts come from")
-      ->check(CLI::IsMember({"auto", "proc"}));
+  app.add_option("--collector", measure.collector,
+                 "Where counts come from: bpf (measured; needs CAP_BPF+CAP_PERFMON), proc (irqbalance's estimate), "
+                 "auto (bpf, else proc, saying why)")
+      ->check(CLI::IsMember({"auto", "bpf", "proc"}));
+  app.add_flag("--compare-estimate", measure.compare_estimate,
+               "With bpf: also show the /proc estimate of each IRQ's load beside the measurement");
   app.add_option("--format", format, "Output format")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--threshold", threshold, "Verdict: share spread (points) still called balanced")
       ->check(CLI::Range(0.0, 100.0));

@@ -1,5 +1,8 @@
-// SteadyClock: CLOCK_MONOTONIC time and sleeps that survive EINTR.
+// SteadyClock: CLOCK_MONOTONIC time and sleeps that a stop signal can end.
+#include <pthread.h>
+
 #include <cerrno>
+#include <csignal>
 #include <ctime>
 
 #include "irqbpfd/core/clock.hpp"
@@ -12,12 +15,27 @@ std::int64_t SteadyClock::monotonic_ns() const {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-void SteadyClock::sleep_ns(std::int64_t duration_ns) {
-  if (duration_ns <= 0) return;
-  const std::int64_t until = monotonic_ns() + duration_ns;
-  timespec deadline{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
+int SteadyClock::sleep_ns(std::int64_t duration_ns) {
+  if (duration_ns <= 0) return 0;
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, &old);
+  const std::int64_t deadline = monotonic_ns() + duration_ns;
+  int caught = 0;
+  for (std::int64_t left = duration_ns; left > 0; left = deadline - monotonic_ns()) {
+    const timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    const int sig = sigtimedwait(&stop, nullptr, &ts);
+    if (sig > 0) {
+      caught = sig;
+      break;
+    }
+    // EAGAIN: time is up (the loop condition re-checks); EINTR: another
+    // signal's handler ran, keep waiting.
   }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return caught;
 }
 
 }  // namespace irqbpfd::core

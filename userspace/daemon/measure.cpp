@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cmath>
 
@@ -37,6 +39,16 @@ sys::IrqInventory inventory_from_rows(const sys::ProcInterrupts& interrupts) {
 
 namespace {
 
+constexpr double kMinBpfWindowS = 0.5;
+
+// Waits out the window; a stop signal ends it with an error, and the caller
+// unwinds, closing BPF links and maps.
+core::Result<void> wait_window(core::Clock& clock, double seconds) {
+  const int sig = clock.sleep_ns(static_cast<std::int64_t>(seconds * 1e9));
+  if (sig == 0) return {};
+  return core::Error{fmt::format("interrupted by {}", sig == SIGINT ? "SIGINT" : "SIGTERM")};
+}
+
 core::Result<model::Snapshot> measure_file(const MeasureOptions& options) {
   collect::FileCollector collector(*options.interrupts_file);
   auto sample = collector.read();
@@ -62,8 +74,8 @@ core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::
   if (!std::isfinite(options.sample_s) || options.sample_s < 0) {
     return core::Error{fmt::format("--sample: {} is not a number of seconds >= 0", options.sample_s)};
   }
-  if (options.collector != "auto" && options.collector != "proc") {
-    return core::Error{fmt::format("--collector: unknown collector '{}' (expected auto or proc)", options.collector)};
+  if (options.collector != "auto" && options.collector != "proc" && options.collector != "bpf") {
+    return core::Error{fmt::format("--collector: unknown collector '{}' (expected auto, bpf or proc)", options.collector)};
   }
   if (options.interrupts_file) return measure_file(options);
 
@@ -71,14 +83,20 @@ core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::
   if (!std::filesystem::is_directory(options.root)) {
     return core::Error{fmt::format("--root {}: not a directory", options.root.string())};
   }
-  collect::ProcCollector collector(root, clock);
+  auto opened = collect::open_collector(options.collector, root, clock);
+  if (!opened) return opened.error();
+  collect::Collector& collector = *opened->collector;
 
   std::optional<collect::RawSample> first;
-  if (options.sample_s > 0) {
+  const bool measured = collector.name() == "bpf";
+  // BPF counts from the moment the programs attach: even --sample 0 needs a
+  // window, so it gets a short one.
+  const double window_s = options.sample_s > 0 ? options.sample_s : (measured ? kMinBpfWindowS : 0.0);
+  if (window_s > 0) {
     auto r = collector.read();
     if (!r) return r.error();
     first = std::move(*r);
-    clock.sleep_ns(static_cast<std::int64_t>(options.sample_s * 1e9));
+    if (auto waited = wait_window(clock, window_s); !waited) return waited.error();
   }
   auto second = collector.read();
   if (!second) return second.error();
@@ -99,6 +117,8 @@ core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::
   in.machine = &*machine;
   const long hz = sysconf(_SC_CLK_TCK);
   in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
+  in.compare_estimate = options.compare_estimate;
+  in.fallback_reason = opened->fallback_reason;
   return model::build_snapshot(in);
 }
 

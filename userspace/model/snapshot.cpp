@@ -30,6 +30,105 @@ const sys::CpuTimes* cpu_times(const sys::ProcStat& stat, CpuId cpu) {
   return nullptr;
 }
 
+std::uint64_t minus(std::uint64_t now, std::uint64_t then) { return now >= then ? now - then : now; }
+
+// Measured counts, times and percentiles from two BPF readings (or one, since
+// the programs were loaded). Replaces the /proc counts of every IRQ inside
+// the sized maps; IRQs beyond them keep /proc counts and get no load.
+void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect::BpfReading& after) {
+  using Key = std::pair<std::uint32_t, std::uint32_t>;  // (irq, cpu)
+  std::map<Key, const collect::BpfCell*> then;
+  if (before != nullptr) {
+    for (const auto& c : before->cells) then[{raw(c.irq), raw(c.cpu)}] = &c;
+  }
+  std::map<Key, collect::BpfCell> delta;
+  for (const auto& c : after.cells) {
+    collect::BpfCell d = c;
+    if (auto it = then.find({raw(c.irq), raw(c.cpu)}); it != then.end()) {
+      // Counters only grow while the programs stay loaded; a smaller value
+      // means they were reloaded: count from zero.
+      const bool reloaded = c.count < it->second->count;
+      d.count = reloaded ? c.count : c.count - it->second->count;
+      d.hardirq_ns = reloaded ? c.hardirq_ns : minus(c.hardirq_ns, it->second->hardirq_ns);
+      d.softirq_ns = reloaded ? c.softirq_ns : minus(c.softirq_ns, it->second->softirq_ns);
+    }
+    delta[{raw(c.irq), raw(c.cpu)}] = d;
+  }
+  std::map<std::uint32_t, const collect::BpfHistogram*> hist_then;
+  if (before != nullptr) {
+    for (const auto& h : before->histograms) hist_then[raw(h.irq)] = &h;
+  }
+
+  std::unordered_map<std::uint32_t, std::uint64_t> per_cpu_interrupts;
+  for (auto& is : snap.irqs) {
+    const std::uint32_t irq = raw(is.desc.irq);
+    if (irq >= after.sizing.max_irqs) {
+      is.beyond_bpf_maps = true;
+      for (const auto& pc : is.per_cpu) per_cpu_interrupts[raw(pc.cpu)] += pc.count;
+      continue;
+    }
+    std::uint64_t count = 0, hard = 0, soft = 0;
+    for (auto& pc : is.per_cpu) {
+      auto it = delta.find({irq, raw(pc.cpu)});
+      const collect::BpfCell zero{};
+      const collect::BpfCell& d = it == delta.end() ? zero : it->second;
+      pc.count = d.count;
+      pc.hardirq_ns = d.hardirq_ns;
+      pc.softirq_ns = d.softirq_ns;
+      pc.load_ns = d.hardirq_ns + d.softirq_ns;
+      count += d.count;
+      hard += d.hardirq_ns;
+      soft += d.softirq_ns;
+      per_cpu_interrupts[raw(pc.cpu)] += d.count;
+    }
+    is.count = count;
+    is.hardirq_ns = hard;
+    is.softirq_ns = soft;
+    is.load_ns = hard + soft;
+    is.load_estimated = false;
+    for (auto& pc : is.per_cpu) {
+      pc.share_pct = count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(count);
+    }
+    for (const auto& h : after.histograms) {
+      if (raw(h.irq) != irq) continue;
+      std::array<std::uint64_t, collect::kHistBuckets> window = h.buckets;
+      if (auto t = hist_then.find(irq); t != hist_then.end()) {
+        for (std::size_t b = 0; b < window.size(); ++b) window[b] = minus(h.buckets[b], t->second->buckets[b]);
+      }
+      is.p50_ns = histogram_quantile(window, 0.50);
+      is.p99_ns = histogram_quantile(window, 0.99);
+    }
+  }
+
+  BpfStatus status;
+  status.attach = collect::to_string(after.mode);
+  status.max_irqs = after.sizing.max_irqs;
+  status.nr_cpus = after.sizing.nr_cpus;
+  for (const auto& c : after.cpus) {
+    const collect::BpfCpu* b = nullptr;
+    if (before != nullptr && raw(c.cpu) < before->cpus.size()) b = &before->cpus[raw(c.cpu)];
+    const auto d = [&](std::uint64_t now, std::uint64_t collect::BpfCpu::*field) {
+      return b == nullptr ? now : minus(now, b->*field);
+    };
+    status.dropped_irq_range += d(c.dropped_irq_range, &collect::BpfCpu::dropped_irq_range);
+    status.unpaired_exits += d(c.unpaired_irq_exit, &collect::BpfCpu::unpaired_irq_exit) +
+                             d(c.unpaired_softirq_exit, &collect::BpfCpu::unpaired_softirq_exit);
+    status.nested_entries += d(c.nested_irq_entry, &collect::BpfCpu::nested_irq_entry);
+    status.bad_vectors += d(c.bad_vector, &collect::BpfCpu::bad_vector);
+    auto it = std::find_if(snap.cpus.begin(), snap.cpus.end(), [&](const CpuSnapshot& s) { return s.cpu == c.cpu; });
+    if (it == snap.cpus.end()) continue;
+    std::array<std::uint64_t, collect::kSoftirqVectors> vec{}, unattributed{};
+    for (std::size_t v = 0; v < collect::kSoftirqVectors; ++v) {
+      vec[v] = b == nullptr ? c.softirq_ns[v] : minus(c.softirq_ns[v], b->softirq_ns[v]);
+      unattributed[v] = b == nullptr ? c.unattributed_ns[v] : minus(c.unattributed_ns[v], b->unattributed_ns[v]);
+    }
+    it->softirq_vector_ns = vec;
+    it->softirq_unattributed_ns = unattributed;
+  }
+  for (auto& cs : snap.cpus) cs.interrupts = per_cpu_interrupts[raw(cs.cpu)];
+  snap.bpf = status;
+}
+
 }  // namespace
 
 const IrqSnapshot* Snapshot::find(core::IrqNumber irq) const {
@@ -55,6 +154,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
 
   Snapshot snap;
   snap.collector = input.collector;
+  snap.collector_fallback_reason = input.fallback_reason;
   snap.machine = *input.machine;
   snap.cumulative = before == nullptr;
   if (before != nullptr) {
@@ -164,8 +264,9 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
 
   // irqbalance's estimate: a CPU's irq+softirq time split over the IRQs it
-  // served, in proportion to their interrupt counts.
-  if (!cpu_time_ns.empty()) {
+  // served, in proportion to their interrupt counts (from /proc).
+  const bool measured = after.bpf.has_value() && (before == nullptr || before->bpf.has_value());
+  if (!cpu_time_ns.empty() && (!measured || input.compare_estimate)) {
     for (auto& is : snap.irqs) {
       std::uint64_t total = 0;
       for (auto& pc : is.per_cpu) {
@@ -175,16 +276,23 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
         const std::uint64_t ns =
             served == 0 ? 0
                         : static_cast<std::uint64_t>(static_cast<long double>(t->second) * pc.count / served);
-        pc.load_ns = ns;
+        (measured ? pc.estimate_load_ns : pc.load_ns) = ns;
         total += ns;
       }
-      is.load_ns = total;
-      is.load_estimated = true;
+      if (measured) {
+        is.estimate_load_ns = total;
+      } else {
+        is.load_ns = total;
+        is.load_estimated = true;
+      }
     }
   }
+  if (measured) apply_bpf(snap, before != nullptr ? &*before->bpf : nullptr, *after.bpf);
 
   // Per-CPU interrupt totals: device rows and named rows.
-  for (auto& cs : snap.cpus) cs.interrupts = cpu_device_counts[raw(cs.cpu)];
+  for (auto& cs : snap.cpus) {
+    if (!measured) cs.interrupts = cpu_device_counts[raw(cs.cpu)];
+  }
   std::unordered_map<std::string, const sys::InterruptRow*> before_named;
   if (before != nullptr) {
     for (const auto& row : before->interrupts.rows) {
@@ -224,6 +332,26 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   std::sort(snap.irqs.begin(), snap.irqs.end(),
             [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc.irq) < raw(b.desc.irq); });
   return snap;
+}
+
+std::optional<std::uint64_t> histogram_quantile(const std::array<std::uint64_t, collect::kHistBuckets>& buckets,
+                                                double q) {
+  std::uint64_t total = 0;
+  for (std::uint64_t n : buckets) total += n;
+  if (total == 0) return std::nullopt;
+  const long double rank = static_cast<long double>(q) * static_cast<long double>(total);
+  std::uint64_t below = 0;
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    if (buckets[b] == 0) continue;
+    if (static_cast<long double>(below + buckets[b]) >= rank) {
+      const long double lo = b == 0 ? 0.0L : static_cast<long double>(std::uint64_t{1} << b);
+      const long double hi = static_cast<long double>(std::uint64_t{1} << (b + 1));
+      const long double within = (rank - static_cast<long double>(below)) / static_cast<long double>(buckets[b]);
+      return static_cast<std::uint64_t>(lo + (hi - lo) * std::clamp(within, 0.0L, 1.0L));
+    }
+    below += buckets[b];
+  }
+  return std::uint64_t{1} << buckets.size();
 }
 
 Verdict seed_verdict(const IrqSnapshot& irq, const core::CpuSet& cpus, double threshold_pct) {

@@ -19,6 +19,14 @@ ordered_json optional_value(const std::optional<T>& v) {
   return v ? ordered_json(*v) : ordered_json(nullptr);
 }
 
+// {"HI": ns, "TIMER": ns, ...} or null.
+ordered_json vectors(const std::optional<std::array<std::uint64_t, collect::kSoftirqVectors>>& v) {
+  if (!v) return nullptr;
+  ordered_json out = ordered_json::object();
+  for (std::size_t i = 0; i < collect::kSoftirqVectors; ++i) out[collect::kSoftirqNames[i]] = (*v)[i];
+  return out;
+}
+
 ordered_json topology_json(const topology::Machine& machine) {
   ordered_json nodes = ordered_json::array();
   for (const auto& node : machine.nodes) {
@@ -67,7 +75,9 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
                         {"interrupts", c.interrupts},
                         {"system_interrupts", c.system_interrupts},
                         {"irq_ns", optional_value(c.irq_ns)},
-                        {"softirq_ns", optional_value(c.softirq_ns)}});
+                        {"softirq_ns", optional_value(c.softirq_ns)},
+                        {"softirq_vector_ns", vectors(c.softirq_vector_ns)},
+                        {"softirq_unattributed_ns", vectors(c.softirq_unattributed_ns)}});
   }
   doc["cpus"] = std::move(cpu_list);
 
@@ -76,10 +86,14 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     ordered_json per_cpu = ordered_json::array();
     for (const auto& pc : irq.per_cpu) {
       if (!cpus.contains(pc.cpu)) continue;
-      per_cpu.push_back({{"cpu", raw(pc.cpu)},
-                         {"count", pc.count},
-                         {"share_pct", pc.share_pct},
-                         {"load_ns", optional_value(pc.load_ns)}});
+      ordered_json entry = {{"cpu", raw(pc.cpu)},
+                            {"count", pc.count},
+                            {"share_pct", pc.share_pct},
+                            {"load_ns", optional_value(pc.load_ns)},
+                            {"hardirq_ns", optional_value(pc.hardirq_ns)},
+                            {"softirq_ns", optional_value(pc.softirq_ns)}};
+      if (pc.estimate_load_ns) entry["estimate_load_ns"] = *pc.estimate_load_ns;
+      per_cpu.push_back(std::move(entry));
     }
     const auto& d = irq.desc;
     irq_list.push_back({{"irq", raw(d.irq)},
@@ -97,6 +111,11 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
                         {"per_cpu", std::move(per_cpu)},
                         {"load_ns", optional_value(irq.load_ns)},
                         {"load_estimated", irq.load_estimated},
+                        {"hardirq_ns", optional_value(irq.hardirq_ns)},
+                        {"softirq_ns", optional_value(irq.softirq_ns)},
+                        {"p50_ns", optional_value(irq.p50_ns)},
+                        {"p99_ns", optional_value(irq.p99_ns)},
+                        {"estimate_load_ns", optional_value(irq.estimate_load_ns)},
                         {"smp_affinity", optional_set(d.smp_affinity)},
                         {"effective_affinity", optional_set(d.effective_affinity)},
                         {"affinity_hint", optional_set(d.affinity_hint)},
@@ -108,6 +127,17 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
   ordered_json vanished = ordered_json::array();
   for (auto v : snap.vanished) vanished.push_back(raw(v));
   doc["vanished"] = std::move(vanished);
+  if (snap.bpf) {
+    doc["bpf"] = {{"attach", snap.bpf->attach},
+                  {"max_irqs", snap.bpf->max_irqs},
+                  {"nr_cpus", snap.bpf->nr_cpus},
+                  {"dropped_irq_range", snap.bpf->dropped_irq_range},
+                  {"unpaired_exits", snap.bpf->unpaired_exits},
+                  {"nested_entries", snap.bpf->nested_entries},
+                  {"bad_vectors", snap.bpf->bad_vectors}};
+  } else {
+    doc["bpf"] = nullptr;
+  }
   doc["topology"] = topology_json(snap.machine);
   return doc.dump(2) + "\n";
 }

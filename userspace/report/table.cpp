@@ -31,7 +31,18 @@ std::string truncate(const std::string& s, std::size_t n) {
 std::string load_pct(std::optional<std::uint64_t> ns, double window_s, bool estimated) {
   if (!ns || window_s <= 0) return "-";
   const double pct = 100.0 * static_cast<double>(*ns) / (window_s * 1e9);
+  if (*ns > 0 && pct < 0.01) return fmt::format("{}<0.01", estimated ? "~" : "");
   return fmt::format("{}{:.2f}", estimated ? "~" : "", pct);
+}
+
+// A duration in the window: "850ns", "12.3us", "4.56ms", "1.20s"; "-" unknown.
+std::string duration(std::optional<std::uint64_t> ns) {
+  if (!ns) return "-";
+  const double v = static_cast<double>(*ns);
+  if (*ns < 1000) return fmt::format("{}ns", *ns);
+  if (*ns < 1'000'000) return fmt::format("{:.1f}us", v / 1e3);
+  if (*ns < 1'000'000'000) return fmt::format("{:.2f}ms", v / 1e6);
+  return fmt::format("{:.2f}s", v / 1e9);
 }
 
 struct Group {
@@ -102,7 +113,14 @@ std::string header(const Snapshot& snap, const ReportOptions& options, const cor
   }
   const bool estimated = std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const auto& i) { return i.load_estimated; });
   const bool any_load = std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const auto& i) { return i.load_ns.has_value(); });
-  if (estimated) {
+  if (snap.bpf) {
+    out += fmt::format("load: MEASURED by BPF ({} programs, maps for {} IRQs x {} CPUs): handler time + the softirq time each IRQ raised\n",
+                       snap.bpf->attach, snap.bpf->max_irqs, snap.bpf->nr_cpus);
+    if (snap.bpf->dropped_irq_range + snap.bpf->unpaired_exits + snap.bpf->nested_entries + snap.bpf->bad_vectors > 0) {
+      out += fmt::format("bpf events not counted in the window: {} beyond the maps, {} unpaired exits, {} nested entries, {} bad vectors\n",
+                         snap.bpf->dropped_irq_range, snap.bpf->unpaired_exits, snap.bpf->nested_entries, snap.bpf->bad_vectors);
+    }
+  } else if (estimated) {
     out += "load: ESTIMATED the irqbalance way: each CPU's irq+softirq time (/proc/stat ticks) split over its IRQs by count share; '~' marks estimates\n";
   } else if (!any_load) {
     out += "load: unknown (no CPU time in this source)\n";
@@ -156,6 +174,15 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options) {
   if (layout == Columns::kTop) irqs.add_column("BUSIEST CPUS", Align::kLeft);
   irqs.add_column("COUNT", Align::kRight);
   irqs.add_column("LOAD %CPU", Align::kRight);
+  const bool measured = snap.bpf.has_value();
+  const bool compare = std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const auto& i) { return i.estimate_load_ns.has_value(); });
+  if (measured) {
+    irqs.add_column("HARDIRQ", Align::kRight);
+    irqs.add_column("SOFTIRQ", Align::kRight);
+    irqs.add_column("P50", Align::kRight);
+    irqs.add_column("P99", Align::kRight);
+  }
+  if (compare) irqs.add_column("EST %CPU", Align::kRight);
   irqs.add_column("AFFINITY", Align::kLeft);
   irqs.add_column("EFFECTIVE", Align::kLeft);
   irqs.add_column("MANAGED", Align::kLeft);
@@ -182,6 +209,13 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options) {
     if (layout == Columns::kTop) row.push_back(top_cpus(irq, cpus));
     row.push_back(fmt::format("{}", irq.count));
     row.push_back(load_pct(irq.load_ns, snap.window_s, irq.load_estimated));
+    if (measured) {
+      row.push_back(duration(irq.hardirq_ns));
+      row.push_back(duration(irq.softirq_ns));
+      row.push_back(duration(irq.p50_ns));
+      row.push_back(duration(irq.p99_ns));
+    }
+    if (compare) row.push_back(load_pct(irq.estimate_load_ns, snap.window_s, true));
     row.push_back(opt_set(irq.desc.smp_affinity));
     row.push_back(opt_set(irq.desc.effective_affinity));
     row.emplace_back(!irq.desc.managed ? "-" : (*irq.desc.managed ? "yes" : "no"));
@@ -221,6 +255,26 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options) {
                      fmt::format("{}", c.system_interrupts), pct(c.irq_ns), pct(c.softirq_ns)});
   }
   out += summary.render();
+
+  if (snap.bpf) {
+    out += "\nSoftirq time per vector in the window (measured; in brackets: the part no device IRQ raised)\n";
+    TextTable soft;
+    soft.add_column("CPU", Align::kRight);
+    for (const char* name : collect::kSoftirqNames) soft.add_column(name, Align::kRight);
+    for (const auto& c : snap.cpus) {
+      if (!c.softirq_vector_ns || (options.cpus && !options.cpus->contains(c.cpu))) continue;
+      std::vector<std::string> row{fmt::format("{}", raw(c.cpu))};
+      for (std::size_t v = 0; v < collect::kSoftirqVectors; ++v) {
+        const std::uint64_t all = (*c.softirq_vector_ns)[v];
+        const std::uint64_t un = (*c.softirq_unattributed_ns)[v];
+        std::string cell = all == 0 ? "0" : duration(all);
+        if (un > 0) cell += un == all ? " (all)" : " (" + duration(un) + ")";
+        row.push_back(std::move(cell));
+      }
+      soft.add_row(std::move(row));
+    }
+    out += soft.render();
+  }
 
   out += '\n';
   out += render_topology(snap.machine);

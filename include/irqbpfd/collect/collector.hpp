@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "irqbpfd/collect/bpf_programs.hpp"
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/sys/proc_interrupts.hpp"
@@ -25,6 +26,7 @@ struct RawSample {
   std::optional<sys::ProcStat> stat;       // per-CPU irq/softirq time (proc collector)
   std::optional<sys::ProcSoftirqs> softirqs;
   std::optional<double> uptime_s;          // /proc/uptime: the window of a cumulative reading
+  std::optional<BpfReading> bpf;           // measured counters (BPF collector)
 };
 
 class Collector {
@@ -62,6 +64,40 @@ class FileCollector final : public Collector {
  private:
   std::filesystem::path file_;
 };
+
+// The BPF collector: measured handler and softirq time from the irq_stats
+// programs, plus the /proc readings for names, the inventory and (on request)
+// the estimate to compare against.
+class BpfCollector final : public Collector {
+ public:
+  // Live root only. Errors explain what is missing (privilege, BTF, verifier).
+  static core::Result<std::unique_ptr<BpfCollector>> open(sys::SysRoot root, const core::Clock& clock,
+                                                          std::optional<AttachMode> mode = std::nullopt);
+  [[nodiscard]] std::string_view name() const override { return "bpf"; }
+  [[nodiscard]] bool has_cpu_time() const override { return true; }
+  core::Result<RawSample> read() override;
+  [[nodiscard]] const BpfPrograms& programs() const { return *programs_; }
+
+ private:
+  BpfCollector(sys::SysRoot root, const core::Clock& clock, std::unique_ptr<BpfPrograms> programs)
+      : proc_(std::move(root), clock), programs_(std::move(programs)) {}
+  ProcCollector proc_;
+  std::unique_ptr<BpfPrograms> programs_;
+};
+
+// Map sizes for this machine: IRQ numbers up to the highest one in
+// /proc/interrupts or /sys/kernel/irq, with headroom for IRQs allocated later
+// (rounded up to a power of two, at least 64 more); CPUs: the possible CPUs.
+core::Result<BpfSizing> size_for_machine(const sys::SysRoot& root);
+
+// --collector: "auto" tries BPF and falls back to /proc, saying why;
+// "bpf" fails when BPF cannot be used; "proc" is the irqbalance method.
+struct OpenedCollector {
+  std::unique_ptr<Collector> collector;
+  std::optional<std::string> fallback_reason;  // set when auto fell back to proc
+};
+core::Result<OpenedCollector> open_collector(std::string_view kind, const sys::SysRoot& root,
+                                             const core::Clock& clock);
 
 // Parses /proc/uptime ("350735.47 234388.90"): the first number, seconds.
 core::Result<double> parse_uptime(std::string_view text);

@@ -10,15 +10,18 @@ class Clock {
  public:
   virtual ~Clock() = default;
   [[nodiscard]] virtual std::int64_t monotonic_ns() const = 0;
-  virtual void sleep_ns(std::int64_t duration_ns) = 0;
+  // Sleeps; returns 0 when the time is up, or the number of the stop signal
+  // (SIGINT or SIGTERM) that ended the sleep early.
+  virtual int sleep_ns(std::int64_t duration_ns) = 0;
 };
 
-// CLOCK_MONOTONIC and clock_nanosleep, resumed after EINTR until the time
-// is up.
+// CLOCK_MONOTONIC. While sleeping, SIGINT and SIGTERM are blocked and waited
+// for (sigtimedwait), so a stop request ends the sleep and the caller can
+// unwind and release what it holds instead of dying mid-way.
 class SteadyClock final : public Clock {
  public:
   [[nodiscard]] std::int64_t monotonic_ns() const override;
-  void sleep_ns(std::int64_t duration_ns) override;
+  int sleep_ns(std::int64_t duration_ns) override;
 };
 
 // A clock that only moves when slept on: for tests and replays.
@@ -26,7 +29,10 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(std::int64_t start_ns = 0) : now_ns_(start_ns) {}
   [[nodiscard]] std::int64_t monotonic_ns() const override { return now_ns_; }
-  void sleep_ns(std::int64_t duration_ns) override { now_ns_ += duration_ns; }
+  int sleep_ns(std::int64_t duration_ns) override {
+    now_ns_ += duration_ns;
+    return 0;
+  }
 
  private:
   std::int64_t now_ns_;

@@ -17,9 +17,13 @@ struct MeasureOptions {
   std::filesystem::path root{"/"};   // --root
   double sample_s = 5;               // --sample; 0: one reading, cumulative since boot
   std::optional<std::filesystem::path> interrupts_file;  // --interrupts-file
-  std::string collector = "auto";    // --collector auto|proc
+  std::string collector = "auto";    // --collector auto|bpf|proc
+  bool compare_estimate = false;     // --compare-estimate
 };
 
+// SIGINT/SIGTERM while waiting end the window early with an error
+// ("interrupted by SIGINT"); everything opened (BPF programs included) is
+// released on the way out.
 core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock);
 
 // An IRQ inventory from /proc/interrupts rows alone (no /proc/irq, no PCI):

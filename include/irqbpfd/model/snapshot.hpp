@@ -3,6 +3,7 @@
 // state and the topology; the report, the balancer and the API all read it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ struct IrqCpuCount {
   std::uint64_t count = 0;              // interrupts on this CPU in the window
   double share_pct = 0;                 // of the IRQ's interrupts in the window
   std::optional<std::uint64_t> load_ns; // time this IRQ cost this CPU in the window
+  std::optional<std::uint64_t> hardirq_ns;  // measured (bpf): handler time
+  std::optional<std::uint64_t> softirq_ns;  // measured (bpf): softirq time it raised
+  std::optional<std::uint64_t> estimate_load_ns;  // the /proc estimate, with compare_estimate
 };
 
 struct IrqSnapshot {
@@ -31,6 +35,12 @@ struct IrqSnapshot {
   std::vector<IrqCpuCount> per_cpu;       // one per column CPU, ascending
   std::optional<std::uint64_t> load_ns;   // sum of per_cpu load; nullopt when unknown
   bool load_estimated = false;            // split of CPU time by count share (irqbalance's way)
+  std::optional<std::uint64_t> hardirq_ns;  // measured (bpf)
+  std::optional<std::uint64_t> softirq_ns;  // measured (bpf): attributed softirq time
+  std::optional<std::uint64_t> p50_ns;      // handler duration percentiles (bpf histogram)
+  std::optional<std::uint64_t> p99_ns;
+  std::optional<std::uint64_t> estimate_load_ns;  // the /proc estimate, with compare_estimate
+  bool beyond_bpf_maps = false;           // IRQ number past the sized maps: /proc counts, no load
   bool counter_reset = false;             // a counter went backwards: the IRQ was re-created
   bool appeared = false;                  // not in the first reading
 };
@@ -47,6 +57,21 @@ struct CpuSnapshot {
   std::uint64_t system_interrupts = 0;    // named rows (LOC, RES, CAL, ...)
   std::optional<std::uint64_t> irq_ns;    // /proc/stat irq time in the window
   std::optional<std::uint64_t> softirq_ns;
+  // Measured (bpf): softirq time per vector (HI..RCU) and the part of it no
+  // hardirq raised (timers, RCU, ...), in the window.
+  std::optional<std::array<std::uint64_t, collect::kSoftirqVectors>> softirq_vector_ns;
+  std::optional<std::array<std::uint64_t, collect::kSoftirqVectors>> softirq_unattributed_ns;
+};
+
+// What the BPF collector said about itself in the window.
+struct BpfStatus {
+  std::string attach;              // "tp_btf" or "raw_tp"
+  std::uint32_t max_irqs = 0;
+  std::uint32_t nr_cpus = 0;
+  std::uint64_t dropped_irq_range = 0;  // events in the window, all CPUs
+  std::uint64_t unpaired_exits = 0;
+  std::uint64_t nested_entries = 0;
+  std::uint64_t bad_vectors = 0;
 };
 
 struct Snapshot {
@@ -57,6 +82,7 @@ struct Snapshot {
   std::vector<CpuSnapshot> cpus;                  // ascending CPU id
   std::vector<IrqSnapshot> irqs;                  // ascending IRQ number
   std::vector<core::IrqNumber> vanished;          // in a reading but gone from /proc/irq
+  std::optional<BpfStatus> bpf;                   // with the bpf collector
   core::CpuSet online;
   topology::Machine machine;
 
@@ -72,6 +98,8 @@ struct WindowInput {
   const sys::CpuState* cpu_state = nullptr;       // required
   const topology::Machine* machine = nullptr;     // required
   std::uint32_t user_hz = 100;                    // /proc/stat tick rate (sysconf(_SC_CLK_TCK))
+  bool compare_estimate = false;                  // with BPF: keep the /proc estimate beside
+  std::optional<std::string> fallback_reason;     // why auto did not use BPF
 };
 
 // Deltas per (IRQ, CPU) with CPU columns matched by id, never by position;
@@ -79,6 +107,8 @@ struct WindowInput {
 // counts from zero; a counter that went backwards counts from zero too and is
 // flagged. With /proc/stat time in both readings, each CPU's irq+softirq time
 // is split over the IRQs it served by count share (marked as an estimate).
+// With BPF counters in both readings, counts and load are measured instead:
+// load = handler time + the softirq time the IRQ raised.
 core::Result<Snapshot> build_snapshot(const WindowInput& input);
 
 // The seed tool's verdict over `cpus`: when the largest and smallest per-CPU
@@ -89,5 +119,11 @@ struct Verdict {
   core::CpuId target{};
 };
 Verdict seed_verdict(const IrqSnapshot& irq, const core::CpuSet& cpus, double threshold_pct);
+
+// The q-quantile (0..1) of a log2 histogram (bucket b: [2^b, 2^(b+1)) ns,
+// bucket 0: [0, 2)), interpolated linearly inside the bucket; nullopt when
+// empty.
+std::optional<std::uint64_t> histogram_quantile(const std::array<std::uint64_t, collect::kHistBuckets>& buckets,
+                                                double q);
 
 }  // namespace irqbpfd::model

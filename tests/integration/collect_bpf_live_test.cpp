@@ -1,0 +1,257 @@
+// Live BPF collector on this machine: disk interrupts made with O_DIRECT
+// reads are counted by BPF exactly as /proc/interrupts counts them, their
+// BLOCK softirq time is charged to the disk's IRQ, auto picks bpf, a failed
+// load falls back to proc saying why, and nothing stays attached afterwards.
+// Read-only: no affinity is written.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "bpf_inspect.hpp"
+#include "irqbpfd/collect/collector.hpp"
+#include "privileges.hpp"
+#include "run_command.hpp"
+
+extern char** environ;
+
+namespace irqbpfd::collect {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_command;
+
+// A 64 MiB file on the root disk (not tmpfs), read back with O_DIRECT so
+// every read is a request to the block device and ends in its interrupt.
+class DirectReader {
+ public:
+  DirectReader() {
+    char path[] = "/var/tmp/irqbpfd-dio-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return;
+    path_ = path;
+    std::vector<char> block(1 << 20, 'x');
+    for (int i = 0; i < 64; ++i) {
+      if (write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size())) break;
+    }
+    fsync(fd);
+    close(fd);
+    fd_ = open(path_.c_str(), O_RDONLY | O_DIRECT);
+    buffer_ = static_cast<char*>(std::aligned_alloc(4096, 4096));
+  }
+  ~DirectReader() {
+    if (fd_ >= 0) close(fd_);
+    if (!path_.empty()) unlink(path_.c_str());
+    std::free(buffer_);
+  }
+  [[nodiscard]] bool ok() const { return fd_ >= 0 && buffer_ != nullptr; }
+  // `n` 4 KiB reads at random aligned offsets; returns how many succeeded.
+  int read_blocks(int n) {
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> block(0, 64 * 256 - 1);
+    int done = 0;
+    for (int i = 0; i < n; ++i) {
+      if (pread(fd_, buffer_, 4096, static_cast<off_t>(block(rng)) * 4096) == 4096) ++done;
+    }
+    return done;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  char* buffer_ = nullptr;
+};
+
+std::map<std::uint32_t, std::uint64_t> proc_totals(const RawSample& s) {
+  std::map<std::uint32_t, std::uint64_t> out;
+  for (const auto& row : s.interrupts.rows) {
+    if (row.irq) out[core::raw(*row.irq)] = row.total();
+  }
+  return out;
+}
+
+// The kernel frees a program after an RCU grace period once its last link
+// and fd close, so it may stay listed for a moment: wait (bounded) for the
+// count to settle.
+int settled_program_count(int expected) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int n = testing::loaded_irqbpfd_programs();
+  while (n != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    n = testing::loaded_irqbpfd_programs();
+  }
+  return n;
+}
+
+class LiveBpf : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const std::string missing = testing::bpf_privilege_missing(); !missing.empty()) GTEST_SKIP() << missing;
+    ASSERT_TRUE(reader_.ok()) << "cannot create an O_DIRECT file under /var/tmp";
+  }
+  DirectReader reader_;
+};
+
+TEST_F(LiveBpf, DiskIrqCountMatchesProcInterruptsAndGetsItsSoftirqTime) {
+  core::SteadyClock clock;
+  auto collector = BpfCollector::open(sys::SysRoot("/"), clock);
+  ASSERT_TRUE(collector.has_value()) << collector.error().message;
+  EXPECT_EQ((*collector)->programs().mode(), AttachMode::kTpBtf);
+
+  auto first = (*collector)->read();
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  ASSERT_EQ(reader_.read_blocks(3000), 3000);
+  auto second = (*collector)->read();
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+
+  // The disk's IRQ: the numbered row that moved most in /proc.
+  const auto before = proc_totals(*first), after = proc_totals(*second);
+  std::uint32_t disk = 0;
+  std::uint64_t proc_delta = 0;
+  for (const auto& [irq, n] : after) {
+    const std::uint64_t d = n - (before.count(irq) ? before.at(irq) : 0);
+    if (d > proc_delta) {
+      proc_delta = d;
+      disk = irq;
+    }
+  }
+  ASSERT_GE(proc_delta, 1000U) << "O_DIRECT reads raised too few interrupts";
+
+  const auto bpf_sum = [disk](const BpfReading& r, std::uint64_t BpfCell::*field) {
+    std::uint64_t n = 0;
+    for (const auto& c : r.cells) {
+      if (core::raw(c.irq) == disk) n += c.*field;
+    }
+    return n;
+  };
+  const std::uint64_t bpf_delta = bpf_sum(*second->bpf, &BpfCell::count) - bpf_sum(*first->bpf, &BpfCell::count);
+  EXPECT_NEAR(static_cast<double>(bpf_delta), static_cast<double>(proc_delta), 0.01 * static_cast<double>(proc_delta))
+      << "IRQ " << disk;
+  const std::uint64_t hard = bpf_sum(*second->bpf, &BpfCell::hardirq_ns) - bpf_sum(*first->bpf, &BpfCell::hardirq_ns);
+  const std::uint64_t soft = bpf_sum(*second->bpf, &BpfCell::softirq_ns) - bpf_sum(*first->bpf, &BpfCell::softirq_ns);
+  EXPECT_GT(hard, 0U);
+  EXPECT_GT(soft, 0U) << "no BLOCK softirq time charged to the disk IRQ " << disk;
+
+  // Nearly all BLOCK softirq time in the window was raised by a device IRQ.
+  std::uint64_t block = 0, block_unattributed = 0;
+  for (std::size_t c = 0; c < second->bpf->cpus.size(); ++c) {
+    block += second->bpf->cpus[c].softirq_ns[4] - first->bpf->cpus[c].softirq_ns[4];
+    block_unattributed += second->bpf->cpus[c].unattributed_ns[4] - first->bpf->cpus[c].unattributed_ns[4];
+  }
+  EXPECT_GT(block, 0U);
+  EXPECT_LT(block_unattributed, block / 2) << "BLOCK softirq time mostly unattributed";
+}
+
+TEST_F(LiveBpf, ProgramsAreDetachedWhenTheCollectorGoes) {
+  const int baseline = testing::loaded_irqbpfd_programs();
+  {
+    core::SteadyClock clock;
+    auto collector = BpfCollector::open(sys::SysRoot("/"), clock);
+    ASSERT_TRUE(collector.has_value()) << collector.error().message;
+    EXPECT_EQ(testing::loaded_irqbpfd_programs(), baseline + 5);
+  }
+  EXPECT_EQ(settled_program_count(baseline), baseline);
+}
+
+TEST_F(LiveBpf, AutoPicksBpfHereAndReportsMeasuredLoad) {
+  std::atomic<bool> stop{false};
+  std::thread io([&] {
+    while (!stop) reader_.read_blocks(50);
+  });
+  const auto r = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "1", "--format", "json",
+                              "--compare-estimate"});
+  stop = true;
+  io.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc.at("collector"), "bpf");
+  EXPECT_TRUE(doc.at("collector_fallback_reason").is_null());
+  EXPECT_EQ(doc.at("bpf").at("attach"), "tp_btf");
+  const nlohmann::json* busiest = nullptr;
+  for (const auto& irq : doc.at("irqs")) {
+    if (busiest == nullptr || irq.at("count") > busiest->at("count")) busiest = &irq;
+  }
+  ASSERT_NE(busiest, nullptr);
+  EXPECT_GT(busiest->at("count").get<std::uint64_t>(), 100U);
+  EXPECT_FALSE(busiest->at("load_estimated").get<bool>());
+  EXPECT_GT(busiest->at("hardirq_ns").get<std::uint64_t>(), 0U);
+  EXPECT_GT(busiest->at("softirq_ns").get<std::uint64_t>(), 0U);
+  EXPECT_EQ(busiest->at("load_ns").get<std::uint64_t>(),
+            busiest->at("hardirq_ns").get<std::uint64_t>() + busiest->at("softirq_ns").get<std::uint64_t>());
+  EXPECT_FALSE(busiest->at("p50_ns").is_null());
+  EXPECT_LE(busiest->at("p50_ns").get<std::uint64_t>(), busiest->at("p99_ns").get<std::uint64_t>());
+  EXPECT_FALSE(busiest->at("estimate_load_ns").is_null());
+  for (const auto& cpu : doc.at("cpus")) EXPECT_TRUE(cpu.at("softirq_unattributed_ns").is_object());
+}
+
+// Without privileges the load fails for real: auto says why and uses proc;
+// --collector bpf refuses.
+TEST_F(LiveBpf, FallsBackToProcWithTheReasonWhenLoadingFails) {
+  const std::vector<std::string> drop = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                         "--inh-caps=-all",   "--bounding-set=-all"};
+  auto as_nobody = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = drop;
+    argv.push_back(IRQBPFD_BINARY);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv);
+  };
+  const auto autop = as_nobody({"--once", "--dry-run", "--sample", "0.2", "--format", "json"});
+  ASSERT_EQ(autop.exit_code, 0) << autop.err;
+  const auto doc = nlohmann::json::parse(autop.out);
+  EXPECT_EQ(doc.at("collector"), "proc");
+  ASSERT_TRUE(doc.at("collector_fallback_reason").is_string());
+  EXPECT_THAT(doc.at("collector_fallback_reason").get<std::string>(), HasSubstr("Operation not permitted"));
+  EXPECT_THAT(doc.at("collector_fallback_reason").get<std::string>(), HasSubstr("CAP_BPF"));
+
+  const auto table = as_nobody({"--once", "--dry-run", "--sample", "0.2"});
+  EXPECT_THAT(table.out, HasSubstr("collector proc (fallback: loading BPF programs"));
+
+  const auto forced = as_nobody({"--once", "--dry-run", "--sample", "0.2", "--collector", "bpf"});
+  EXPECT_EQ(forced.exit_code, 1);
+  EXPECT_THAT(forced.err, HasSubstr("--collector bpf: loading BPF programs"));
+  EXPECT_TRUE(forced.out.empty());
+}
+
+TEST_F(LiveBpf, SigintDuringOnceDetachesAndExits) {
+  const int baseline = testing::loaded_irqbpfd_programs();
+  std::vector<std::string> args = {IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "30"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (testing::loaded_irqbpfd_programs() < baseline + 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(testing::loaded_irqbpfd_programs(), baseline + 5) << "irqbpfd never attached";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the window's wait
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_LT(took, std::chrono::seconds(5)) << "SIGINT did not end the 30 s window";
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(settled_program_count(baseline), baseline);
+}
+
+}  // namespace
+}  // namespace irqbpfd::collect
