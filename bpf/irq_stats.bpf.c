@@ -111,6 +111,13 @@ static __always_inline int vector_index(unsigned int vec, __u64 *out) {
   return 0;
 }
 
+/* The vector as an index, or -1 after counting it as bad. */
+static __always_inline int checked_vector(unsigned int vec, struct irqbpfd_cpu *cs, __u64 *out) {
+  if (vector_index(vec, out) == 0) return 0;
+  if (cs) cs->bad_vector += 1;
+  return -1;
+}
+
 static __always_inline int on_irq_entry(int irq) {
   struct cpu_state *st = this_state();
   if (!st) return 0;
@@ -156,10 +163,7 @@ static __always_inline int on_softirq_raise(unsigned int vec) {
   struct irqbpfd_cpu *cs = this_cpu_stats();
   if (!st || !cs) return 0;
   __u64 v;
-  if (vector_index(vec, &v) < 0) {
-    cs->bad_vector += 1;
-    return 0;
-  }
+  if (checked_vector(vec, cs, &v) < 0) return 0;
   cs->raises[v] += 1;
   if (st->hardirq_irq >= 0) {
     cs->raises_in_hardirq[v] += 1;
@@ -172,11 +176,7 @@ static __always_inline int on_softirq_entry(unsigned int vec) {
   struct cpu_state *st = this_state();
   if (!st) return 0;
   __u64 v;
-  if (vector_index(vec, &v) < 0) {
-    struct irqbpfd_cpu *cs = this_cpu_stats();
-    if (cs) cs->bad_vector += 1;
-    return 0;
-  }
+  if (checked_vector(vec, this_cpu_stats(), &v) < 0) return 0;
   st->softirq_vec = (__s32)v;
   st->softirq_start_ns = now_ns();
   st->hardirq_ns_in_softirq = 0;
@@ -192,10 +192,7 @@ static __always_inline int on_softirq_exit(unsigned int vec) {
   struct irqbpfd_cpu *cs = this_cpu_stats();
   if (!st || !cs) return 0;
   __u64 v;
-  if (vector_index(vec, &v) < 0) {
-    cs->bad_vector += 1;
-    return 0;
-  }
+  if (checked_vector(vec, cs, &v) < 0) return 0;
   if (st->softirq_vec < 0 || (__u64)st->softirq_vec != v) {
     cs->unpaired_softirq_exit += 1;
     st->softirq_vec = -1;

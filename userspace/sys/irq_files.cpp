@@ -14,13 +14,6 @@ namespace {
 
 using detail::value_of;
 
-// A file that may be absent: nullopt on ENOENT, an error on anything else.
-core::Result<std::optional<std::string>> read_optional(const SysRoot& root, const std::string& path) {
-  auto text = root.read(path);
-  if (text) return std::optional<std::string>(std::move(*text));
-  if (text.error().errno_value == ENOENT) return std::optional<std::string>();
-  return text.error();
-}
 
 // "3", "ff,ffffffff", "00000000,00000001" -> set, or an error naming the file.
 core::Result<core::CpuSet> parse_mask_file(const std::string& text, const std::string& path) {
@@ -39,7 +32,7 @@ core::Result<core::CpuSet> parse_list_file(const std::string& text, const std::s
 template <class Parse>
 core::Result<std::optional<core::CpuSet>> read_optional_set(const SysRoot& root, const std::string& path,
                                                             Parse parse) {
-  auto text = read_optional(root, path);
+  auto text = root.read_if_exists(path);
   if (!text) return text.error();
   if (!*text) return std::optional<core::CpuSet>();
   auto set = parse(**text, path);
@@ -88,7 +81,7 @@ core::Result<ProcIrqFiles> read_proc_irq(const SysRoot& root, core::IrqNumber ir
 
   // node: "-1" or "0"; only on NUMA-aware kernels.
   const std::string node_path = dir + "/node";
-  auto node_text = read_optional(root, node_path);
+  auto node_text = root.read_if_exists(node_path);
   if (!node_text) return node_text.error();
   if (*node_text) {
     const auto node = detail::parse_decimal<int>(value_of(**node_text));
@@ -132,7 +125,7 @@ core::Result<std::optional<SysKernelIrq>> read_sys_kernel_irq(const SysRoot& roo
       {"name", &out.name},       {"type", &out.type},           {"wakeup", &out.wakeup},
   };
   for (const auto& [file, field] : files) {
-    auto text = read_optional(root, dir + "/" + file);
+    auto text = root.read_if_exists(dir + "/" + file);
     if (!text) return text.error();
     if (*text) *field = std::string(value_of(**text));
   }

@@ -18,13 +18,6 @@ using detail::parse_decimal;
 using detail::parse_hex;
 using detail::value_of;
 
-// nullopt on ENOENT, an error on any other failure.
-core::Result<std::optional<std::string>> read_optional(const SysRoot& root, const std::string& path) {
-  auto text = root.read(path);
-  if (text) return std::optional<std::string>(std::move(*text));
-  if (text.error().errno_value == ENOENT) return std::optional<std::string>();
-  return text.error();
-}
 
 // Directory entries, or none when the directory is absent.
 core::Result<std::vector<std::string>> list_optional(const SysRoot& root, const std::string& path) {
@@ -93,7 +86,7 @@ core::Result<std::optional<PciDevice>> read_device(const SysRoot& root, const st
   // vendor, device: "0x1af4", "0x1041".
   for (const auto& [file, field] : {std::pair{"vendor", &device.vendor}, std::pair{"device", &device.device}}) {
     const std::string path = dir + "/" + file;
-    auto text = read_optional(root, path);
+    auto text = root.read_if_exists(path);
     if (!text) return text.error();
     if (!*text) continue;
     const auto value = parse_hex<std::uint16_t>(value_of(**text));
@@ -103,7 +96,7 @@ core::Result<std::optional<PciDevice>> read_device(const SysRoot& root, const st
 
   // numa_node: "-1" on non-NUMA machines and in most VMs.
   const std::string node_path = dir + "/numa_node";
-  auto node_text = read_optional(root, node_path);
+  auto node_text = root.read_if_exists(node_path);
   if (!node_text) return node_text.error();
   if (*node_text) {
     const auto node = parse_decimal<int>(value_of(**node_text));
@@ -113,7 +106,7 @@ core::Result<std::optional<PciDevice>> read_device(const SysRoot& root, const st
 
   // local_cpulist "0-1", or the mask form local_cpus "3".
   const std::string list_path = dir + "/local_cpulist";
-  auto list_text = read_optional(root, list_path);
+  auto list_text = root.read_if_exists(list_path);
   if (!list_text) return list_text.error();
   if (*list_text) {
     auto set = core::CpuSet::parse_list(**list_text);
@@ -121,7 +114,7 @@ core::Result<std::optional<PciDevice>> read_device(const SysRoot& root, const st
     device.local_cpus = std::move(*set);
   } else {
     const std::string mask_path = dir + "/local_cpus";
-    auto mask_text = read_optional(root, mask_path);
+    auto mask_text = root.read_if_exists(mask_path);
     if (!mask_text) return mask_text.error();
     if (*mask_text) {
       auto set = core::CpuSet::parse_mask(**mask_text);
@@ -144,7 +137,7 @@ core::Result<std::optional<PciDevice>> read_device(const SysRoot& root, const st
 
   // irq: the legacy INTx line, "0" when the device has none.
   const std::string irq_path = dir + "/irq";
-  auto irq_text = read_optional(root, irq_path);
+  auto irq_text = root.read_if_exists(irq_path);
   if (!irq_text) return irq_text.error();
   if (*irq_text) {
     const auto irq = parse_decimal<std::uint32_t>(value_of(**irq_text));

@@ -71,6 +71,13 @@ core::Result<std::string> SysRoot::read(std::string_view kernel_path) const {
   return out;
 }
 
+core::Result<std::optional<std::string>> SysRoot::read_if_exists(std::string_view kernel_path) const {
+  auto text = read(kernel_path);
+  if (text) return std::optional<std::string>(std::move(*text));
+  if (text.error().errno_value == ENOENT) return std::optional<std::string>();
+  return text.error();
+}
+
 core::Result<std::vector<std::string>> SysRoot::list(std::string_view kernel_dir) const {
   const fs::path p = path(kernel_dir);
   const std::unique_ptr<DIR, DirCloser> dir(::opendir(p.c_str()));

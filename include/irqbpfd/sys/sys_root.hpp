@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,9 @@ class SysRoot {
   // Whole file. Errors name the kernel path and carry errno, e.g.
   // "/proc/irq/42/smp_affinity: No such file or directory" (ENOENT).
   [[nodiscard]] core::Result<std::string> read(std::string_view kernel_path) const;
+  // The same for a file that may be absent: nullopt on ENOENT, an error on
+  // any other failure.
+  [[nodiscard]] core::Result<std::optional<std::string>> read_if_exists(std::string_view kernel_path) const;
   // Entry names of a directory, sorted, without "." and "..".
   [[nodiscard]] core::Result<std::vector<std::string>> list(std::string_view kernel_dir) const;
   // Target of a symlink ("../../../bus/pci/drivers/virtio-pci").
