@@ -177,6 +177,7 @@ TEST_F(LiveBpf, AutoPicksBpfHereAndReportsMeasuredLoad) {
   EXPECT_EQ(doc.at("collector"), "bpf");
   EXPECT_TRUE(doc.at("collector_fallback_reason").is_null());
   EXPECT_EQ(doc.at("bpf").at("attach"), "tp_btf");
+  EXPECT_GT(doc.at("bpf").at("map_bytes").get<std::uint64_t>(), 0U);
   const nlohmann::json* busiest = nullptr;
   for (const auto& irq : doc.at("irqs")) {
     if (busiest == nullptr || irq.at("count") > busiest->at("count")) busiest = &irq;
@@ -222,7 +223,9 @@ TEST_F(LiveBpf, FallsBackToProcWithTheReasonWhenLoadingFails) {
   EXPECT_TRUE(forced.out.empty());
 }
 
-TEST_F(LiveBpf, SigintDuringOnceDetachesAndExits) {
+class StopSignal : public LiveBpf, public ::testing::WithParamInterface<int> {};
+
+TEST_P(StopSignal, DuringOnceDetachesAndExits) {
   const int baseline = testing::loaded_irqbpfd_programs();
   std::vector<std::string> args = {IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "30"};
   std::vector<char*> argv;
@@ -243,15 +246,17 @@ TEST_F(LiveBpf, SigintDuringOnceDetachesAndExits) {
   EXPECT_EQ(testing::loaded_irqbpfd_programs(), baseline + 5) << "irqbpfd never attached";
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the window's wait
   const auto sent = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(pid, SIGINT), 0);
+  ASSERT_EQ(kill(pid, GetParam()), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   const auto took = std::chrono::steady_clock::now() - sent;
-  EXPECT_LT(took, std::chrono::seconds(5)) << "SIGINT did not end the 30 s window";
+  EXPECT_LT(took, std::chrono::seconds(5)) << "signal " << GetParam() << " did not end the 30 s window";
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_EQ(settled_program_count(baseline), baseline);
 }
+
+INSTANTIATE_TEST_SUITE_P(IntAndTerm, StopSignal, ::testing::Values(SIGINT, SIGTERM));
 
 }  // namespace
 }  // namespace irqbpfd::collect

@@ -270,6 +270,7 @@ core::Result<BpfReading> BpfPrograms::read() {
   BpfReading out;
   out.sizing = sizing_;
   out.mode = mode_;
+  out.map_bytes = map_bytes();
   out.cells.reserve(s.active.size());
   for (std::uint32_t i : s.active) {
     BpfCell c;

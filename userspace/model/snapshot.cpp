@@ -104,6 +104,7 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
   status.attach = collect::to_string(after.mode);
   status.max_irqs = after.sizing.max_irqs;
   status.nr_cpus = after.sizing.nr_cpus;
+  status.map_bytes = after.map_bytes;
   for (const auto& c : after.cpus) {
     const collect::BpfCpu* b = nullptr;
     if (before != nullptr && raw(c.cpu) < before->cpus.size()) b = &before->cpus[raw(c.cpu)];

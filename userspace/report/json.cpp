@@ -131,6 +131,7 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     doc["bpf"] = {{"attach", snap.bpf->attach},
                   {"max_irqs", snap.bpf->max_irqs},
                   {"nr_cpus", snap.bpf->nr_cpus},
+                  {"map_bytes", snap.bpf->map_bytes},
                   {"dropped_irq_range", snap.bpf->dropped_irq_range},
                   {"unpaired_exits", snap.bpf->unpaired_exits},
                   {"nested_entries", snap.bpf->nested_entries},

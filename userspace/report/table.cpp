@@ -114,8 +114,9 @@ std::string header(const Snapshot& snap, const ReportOptions& options, const cor
   const bool estimated = std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const auto& i) { return i.load_estimated; });
   const bool any_load = std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const auto& i) { return i.load_ns.has_value(); });
   if (snap.bpf) {
-    out += fmt::format("load: MEASURED by BPF ({} programs, maps for {} IRQs x {} CPUs): handler time + the softirq time each IRQ raised\n",
-                       snap.bpf->attach, snap.bpf->max_irqs, snap.bpf->nr_cpus);
+    out += fmt::format("load: MEASURED by BPF ({} programs, maps for {} IRQs x {} CPUs, {:.1f} MiB): handler time + the softirq time each IRQ raised\n",
+                       snap.bpf->attach, snap.bpf->max_irqs, snap.bpf->nr_cpus,
+                       static_cast<double>(snap.bpf->map_bytes) / (1024.0 * 1024.0));
     if (snap.bpf->dropped_irq_range + snap.bpf->unpaired_exits + snap.bpf->nested_entries + snap.bpf->bad_vectors > 0) {
       out += fmt::format("bpf events not counted in the window: {} beyond the maps, {} unpaired exits, {} nested entries, {} bad vectors\n",
                          snap.bpf->dropped_irq_range, snap.bpf->unpaired_exits, snap.bpf->nested_entries, snap.bpf->bad_vectors);

@@ -72,6 +72,7 @@ struct BpfReading {
   std::vector<BpfHistogram> histograms;  // IRQs with any sample, ascending
   BpfSizing sizing;
   AttachMode mode = AttachMode::kTpBtf;
+  std::size_t map_bytes = 0;             // memory the counter maps take
 };
 
 class BpfPrograms {

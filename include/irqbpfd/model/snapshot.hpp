@@ -68,6 +68,7 @@ struct BpfStatus {
   std::string attach;              // "tp_btf" or "raw_tp"
   std::uint32_t max_irqs = 0;
   std::uint32_t nr_cpus = 0;
+  std::uint64_t map_bytes = 0;          // memory of the counter maps
   std::uint64_t dropped_irq_range = 0;  // events in the window, all CPUs
   std::uint64_t unpaired_exits = 0;
   std::uint64_t nested_entries = 0;
