@@ -1,0 +1,557 @@
+// plan(): longest-processing-time placement of the movable IRQs over the
+// CPUs each may use, improved by moves and swaps off the hottest CPU, then a
+// path from the current placement to that target that never makes the
+// hottest CPU hotter, gated by a minimum gain and capped per cycle.
+//
+// Loads are in ns of CPU time per second of window. An IRQ placed at core
+// level lands on one CPU; at cache or package level its mask is the
+// object's usable CPUs and its load is modelled as spread evenly over them.
+#include "irqbpfd/balance/balancer.hpp"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <tuple>
+#include <unordered_map>
+
+namespace irqbpfd::balance {
+namespace {
+
+using core::CpuId;
+using core::CpuSet;
+using core::raw;
+
+constexpr double kNsPerS = 1e9;
+
+// Per-CPU loads indexed by CPU id.
+class LoadMap {
+ public:
+  explicit LoadMap(std::size_t cpus) : load_(cpus, 0.0) {}
+  double& operator[](CpuId c) { return load_[raw(c)]; }
+  double operator[](CpuId c) const { return load_[raw(c)]; }
+  void add(const CpuSet& set, double ns) {
+    const double share = ns / static_cast<double>(std::max<std::size_t>(set.count(), 1));
+    set.for_each([&](CpuId c) { load_[raw(c)] += share; });
+  }
+  [[nodiscard]] double max_over(const CpuSet& cpus) const {
+    double m = 0;
+    cpus.for_each([&](CpuId c) { m = std::max(m, load_[raw(c)]); });
+    return m;
+  }
+  [[nodiscard]] double sumsq_over(const CpuSet& cpus) const {
+    double s = 0;
+    cpus.for_each([&](CpuId c) { s += load_[raw(c)] * load_[raw(c)]; });
+    return s;
+  }
+
+ private:
+  std::vector<double> load_;
+};
+
+struct Candidate {
+  CpuSet cpus;        // the mask to write
+  std::string label;  // "cpu3", "L3 #1", "package 0"
+};
+
+struct Item {
+  const model::IrqSnapshot* irq = nullptr;
+  double load = 0;             // ns per s
+  CpuSet current_cpus;         // where its load lands now (per_cpu counts)
+  std::vector<std::size_t> candidates;  // indices into the candidate pool
+  std::optional<std::size_t> current;   // candidate it already is on, if any
+  std::size_t target = 0;
+  bool mandatory = false;      // sits on a forbidden CPU: must move
+};
+
+std::string pct(double ns_per_s) { return fmt::format("{:.1f}%", 100.0 * ns_per_s / kNsPerS); }
+
+bool matches_any(const std::vector<std::string>& patterns, const std::string& text) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return fnmatch(p.c_str(), text.c_str(), 0) == 0; });
+}
+
+std::optional<std::string> ban_reason(const core::IrqDesc& d, const Policy& policy) {
+  if (policy.banned_irqs.count(d.irq) != 0) return std::string("banned (--ban-irq)");
+  if (matches_any(policy.banned_names, d.name)) return fmt::format("banned (name {})", d.name);
+  if (!d.driver.empty() && std::find(policy.banned_drivers.begin(), policy.banned_drivers.end(), d.driver) !=
+                               policy.banned_drivers.end()) {
+    return fmt::format("banned (driver {})", d.driver);
+  }
+  return std::nullopt;
+}
+
+// Where an IRQ's interrupts landed in the window (CPUs with any count), or
+// its effective/smp affinity when it was idle.
+CpuSet landing_cpus(const model::IrqSnapshot& irq) {
+  CpuSet out;
+  for (const auto& pc : irq.per_cpu) {
+    if (pc.count > 0) out.insert(pc.cpu);
+  }
+  if (out.empty() && irq.desc.effective_affinity) out = *irq.desc.effective_affinity;
+  if (out.empty() && irq.desc.smp_affinity) out = *irq.desc.smp_affinity;
+  return out;
+}
+
+// An IRQ's load in ns per second of window: measured or estimated load, or
+// 1 us per interrupt when the source has no time at all.
+double load_of(const model::IrqSnapshot& irq, double window_s) {
+  const double w = window_s > 0 ? window_s : 1.0;
+  if (irq.load_ns) return static_cast<double>(*irq.load_ns) / w;
+  return static_cast<double>(irq.count) * 1000.0 / w;
+}
+
+// Candidate targets for each level, within `usable`.
+struct Pool {
+  std::vector<Candidate> all;
+  std::map<std::pair<int, std::string>, std::vector<std::size_t>> by_level_node;  // (level, node key) -> indices
+};
+
+std::vector<std::size_t> candidates_for(Pool& pool, const topology::Machine& m, core::BalanceLevel level,
+                                        const CpuSet& allowed) {
+  const std::pair<int, std::string> key{static_cast<int>(level), allowed.to_list()};
+  if (auto it = pool.by_level_node.find(key); it != pool.by_level_node.end()) return it->second;
+  std::vector<std::size_t> out;
+  const auto add = [&](const CpuSet& cpus, std::string label) {
+    const CpuSet usable = cpus & allowed;
+    if (usable.empty()) return;
+    out.push_back(pool.all.size());
+    pool.all.push_back({usable, std::move(label)});
+  };
+  for (const auto& node : m.nodes) {
+    for (const auto& pkg : node.packages) {
+      if (level == core::BalanceLevel::kPackage) {
+        add(pkg.cpus, fmt::format("package {}", pkg.os_index));
+        continue;
+      }
+      for (const auto& cache : pkg.caches) {
+        if (level == core::BalanceLevel::kCache) {
+          add(cache.cpus, fmt::format("cache #{}", cache.index));
+          continue;
+        }
+        for (const auto& core : cache.cores) {
+          core.cpus.for_each([&](CpuId c) { add(CpuSet{raw(c)}, fmt::format("cpu{}", raw(c))); });
+        }
+      }
+    }
+  }
+  // CPUs the topology does not place still count, one by one.
+  CpuSet placed;
+  for (std::size_t i : out) placed |= pool.all[i].cpus;
+  (allowed - placed).for_each([&](CpuId c) { add(CpuSet{raw(c)}, fmt::format("cpu{}", raw(c))); });
+  pool.by_level_node[key] = out;
+  return out;
+}
+
+}  // namespace
+
+core::Result<core::CpuSet> banned_cpus_from_env(const char* mask, const char* list) {
+  core::CpuSet out;
+  if (mask != nullptr && *mask != '\0') {
+    auto m = core::CpuSet::parse_mask(mask);
+    if (!m) return m.error().with_context("IRQBALANCE_BANNED_CPUS");
+    out |= *m;
+  }
+  if (list != nullptr && *list != '\0') {
+    auto l = core::CpuSet::parse_list(list);
+    if (!l) return l.error().with_context("IRQBALANCE_BANNED_CPULIST");
+    out |= *l;
+  }
+  return out;
+}
+
+namespace {
+
+// Loads of online CPUs, hottest first, to find the maximum outside a set of
+// CPUs without a full scan.
+class Ranking {
+ public:
+  Ranking(const LoadMap& load, const CpuSet& cpus) {
+    cpus.for_each([&](CpuId c) { order_.push_back({load[c], c}); });
+    std::sort(order_.begin(), order_.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : raw(a.second) < raw(b.second);
+    });
+  }
+  [[nodiscard]] double max_excluding(const CpuSet& skip) const {
+    for (const auto& [l, c] : order_) {
+      if (!skip.contains(c)) return l;
+    }
+    return 0;
+  }
+  [[nodiscard]] double max() const { return order_.empty() ? 0 : order_.front().first; }
+  [[nodiscard]] CpuId hottest() const { return order_.front().second; }
+
+ private:
+  std::vector<std::pair<double, CpuId>> order_;
+};
+
+struct Objective {
+  double max = 0;
+  double sumsq = 0;
+};
+
+bool better(const Objective& a, const Objective& b, double eps) {
+  if (a.max < b.max - eps) return true;
+  if (a.max > b.max + eps) return false;
+  return a.sumsq < b.sumsq - eps * eps;
+}
+
+// Loads after moving `load` from `from` to `to` (each spread evenly).
+Objective objective_after(const LoadMap& load, const Ranking& rank, double sumsq, const CpuSet& from,
+                          const CpuSet& to, double amount) {
+  const CpuSet touched = from | to;
+  Objective o;
+  o.max = rank.max_excluding(touched);
+  o.sumsq = sumsq;
+  const double out_share = amount / static_cast<double>(std::max<std::size_t>(from.count(), 1));
+  const double in_share = amount / static_cast<double>(std::max<std::size_t>(to.count(), 1));
+  touched.for_each([&](CpuId c) {
+    double v = load[c];
+    if (from.contains(c)) v -= out_share;
+    if (to.contains(c)) v += in_share;
+    o.sumsq += v * v - load[c] * load[c];
+    o.max = std::max(o.max, v);
+  });
+  return o;
+}
+
+}  // namespace
+
+PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& policy) {
+  PlanResult result;
+  result.next = state;
+  result.next.cycle = state.cycle + 1;
+  Plan& out = result.plan;
+  const std::uint64_t cycle = result.next.cycle;
+  const topology::Machine& machine = snap.machine;
+
+  // --- CPUs: online, forbidden (isolated, nohz_full, banned), usable.
+  CpuSet online, forbidden;
+  std::uint32_t top = 1;
+  for (const auto& c : snap.cpus) {
+    top = std::max(top, raw(c.cpu) + 1);
+    if (!c.online) continue;
+    online.insert(c.cpu);
+    if (c.isolated || c.nohz_full) forbidden.insert(c.cpu);
+  }
+  forbidden |= policy.banned_cpus & online;
+  CpuSet usable = online - forbidden;
+
+  // --- Loads now: background softirq work no device raised (measured only),
+  // plus every IRQ where its interrupts landed.
+  LoadMap before(top);
+  for (const auto& c : snap.cpus) {
+    if (c.online && c.softirq_unattributed_ns && snap.window_s > 0) {
+      const auto& v = *c.softirq_unattributed_ns;
+      before[c.cpu] += static_cast<double>(std::accumulate(v.begin(), v.end(), std::uint64_t{0})) / snap.window_s;
+    }
+  }
+  LoadMap base = before;  // background + whatever does not move this cycle
+  const auto add_landing = [](LoadMap& map, const model::IrqSnapshot& irq, double load) {
+    double counted = 0;
+    for (const auto& pc : irq.per_cpu) counted += static_cast<double>(pc.count);
+    if (counted == 0) return;
+    for (const auto& pc : irq.per_cpu) {
+      if (pc.count > 0) map[pc.cpu] += load * static_cast<double>(pc.count) / counted;
+    }
+  };
+  for (const auto& irq : snap.irqs) add_landing(before, irq, load_of(irq, snap.window_s));
+
+  // --- Powersave: with few loaded CPUs, drain one so it can sleep; leave
+  // powersave as soon as any CPU is over-loaded.
+  CpuSet powersave = state.powersave & usable;
+  if (policy.power_threshold && usable.count() > 1) {
+    double sum = 0, sq = 0;
+    const auto n = static_cast<double>(usable.count());
+    usable.for_each([&](CpuId c) { sum += before[c]; });
+    const double avg = sum / n;
+    usable.for_each([&](CpuId c) { sq += (before[c] - avg) * (before[c] - avg); });
+    const double sd = std::sqrt(sq / std::max(n - 1, 1.0));
+    std::uint32_t under = 0, over = 0;
+    usable.for_each([&](CpuId c) {
+      if (before[c] + sd <= avg) ++under;
+      if (before[c] - sd > avg) ++over;
+    });
+    if (over > 0) {
+      powersave = CpuSet{};
+    } else if (under >= *policy.power_threshold && state.cycle >= 2 && powersave.count() + 1 < usable.count()) {
+      std::optional<CpuId> coldest;
+      (usable - powersave).for_each([&](CpuId c) {
+        if (!coldest || before[c] < before[*coldest]) coldest = c;
+      });
+      if (coldest) powersave.insert(*coldest);
+    }
+  }
+  result.next.powersave = powersave;
+  out.powersave = powersave;
+  const CpuSet targets = usable - powersave;
+  if (targets.empty()) {
+    out.summary = "no CPU may take IRQs (all offline, isolated, nohz_full or banned)";
+    return result;
+  }
+
+  // --- Which IRQs move, and where each may go.
+  Pool pool;
+  std::vector<std::tuple<CpuSet, CpuSet, double>> narrowed;  // (landing, new mask, load)
+  std::vector<Item> items;
+  for (const auto& irq : snap.irqs) {
+    const auto& d = irq.desc;
+    const double load = load_of(irq, snap.window_s);
+    const CpuSet lands = landing_cpus(irq);
+    std::optional<std::string> hold;
+    if (d.managed.value_or(false)) {
+      hold = "kernel-managed";
+    } else if (!d.smp_affinity) {
+      hold = "no smp_affinity";
+    }
+    if (hold) {
+      out.held.push_back({d.irq, *hold});
+      add_landing(base, irq, load);
+      continue;
+    }
+    const bool on_forbidden = d.smp_affinity->intersects(forbidden);
+    const bool on_powersave = lands.intersects(powersave) || d.smp_affinity->is_subset_of(powersave);
+    // Banned IRQs and level none stay, except off forbidden CPUs.
+    std::optional<std::string> stay = ban_reason(d, policy);
+    if (!stay && d.level == core::BalanceLevel::kNone) stay = "balance level none";
+    if (stay) {
+      if (on_forbidden) {
+        const CpuSet keep = *d.smp_affinity - forbidden;
+        const CpuSet to = keep.empty() ? usable : keep;
+        out.moves.push_back({d.irq, *d.smp_affinity, to,
+                             fmt::format("{}; its mask covers forbidden CPUs {}: removed them", *stay,
+                                         (*d.smp_affinity & forbidden).to_list()),
+                             0});
+        base.add(to, load);
+        narrowed.emplace_back(lands, to, load);
+      } else {
+        out.held.push_back({d.irq, *stay});
+        add_landing(base, irq, load);
+      }
+      continue;
+    }
+    const auto hist = state.irqs.find(d.irq);
+    if (hist != state.irqs.end() && hist->second.ever_moved && cycle < hist->second.last_moved_cycle + policy.cooldown_cycles &&
+        !on_forbidden && !on_powersave) {
+      out.held.push_back({d.irq, fmt::format("cooldown until cycle {}", hist->second.last_moved_cycle + policy.cooldown_cycles)});
+      add_landing(base, irq, load);
+      continue;
+    }
+    Item item;
+    item.irq = &irq;
+    item.load = load;
+    item.current_cpus = lands;
+    item.mandatory = on_forbidden || on_powersave;
+    CpuSet node_cpus = targets;
+    if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) node_cpus = node->cpus & targets;
+    const CpuSet allowed = node_cpus.empty() ? targets : node_cpus;
+    item.candidates = candidates_for(pool, machine, d.level, allowed);
+    if (policy.numa == NumaPolicy::kPrefer && allowed != targets) {
+      // May spill to other nodes; the home node wins ties and anything short
+      // of saturation (see the cost below).
+      for (std::size_t i : candidates_for(pool, machine, d.level, targets)) {
+        if (std::find(item.candidates.begin(), item.candidates.end(), i) == item.candidates.end()) item.candidates.push_back(i);
+      }
+    }
+    if (item.candidates.empty()) {
+      out.held.push_back({d.irq, "no usable CPU at its level"});
+      add_landing(base, irq, load);
+      continue;
+    }
+    for (std::size_t i : item.candidates) {
+      if (pool.all[i].cpus == *d.smp_affinity) item.current = i;
+    }
+    items.push_back(std::move(item));
+  }
+
+  // --- Target: longest processing time first onto the cheapest candidate.
+  std::vector<std::size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (items[a].load != items[b].load) return items[a].load > items[b].load;
+    return raw(items[a].irq->desc.irq) < raw(items[b].irq->desc.irq);
+  });
+  LoadMap target = base;
+  const double eps = 1e-6 * kNsPerS;
+  std::unordered_map<std::uint32_t, CpuSet> siblings;
+  for (const auto& node : machine.nodes) {
+    for (const auto& pkg : node.packages) {
+      for (const auto& cache : pkg.caches) {
+        for (const auto& core : cache.cores) core.cpus.for_each([&](CpuId c) { siblings[raw(c)] = core.cpus - CpuSet{raw(c)}; });
+      }
+    }
+  }
+  const auto home = [&](const Item& item) {
+    const int node = item.irq->desc.node;
+    const topology::NumaNode* n = node >= 0 ? machine.node(node) : nullptr;
+    return n == nullptr ? targets : n->cpus;
+  };
+  const auto cost = [&](const LoadMap& load, const Item& item, std::size_t cand) {
+    const Candidate& c = pool.all[cand];
+    const double share = item.load / static_cast<double>(c.cpus.count());
+    double worst = 0;
+    c.cpus.for_each([&](CpuId cpu) {
+      double v = load[cpu] + share;
+      if (c.cpus.count() == 1) {
+        auto it = siblings.find(raw(cpu));
+        if (it != siblings.end()) it->second.for_each([&](CpuId s) { v += policy.smt_sibling_weight * load[s]; });
+      }
+      worst = std::max(worst, v);
+    });
+    // numa=prefer: leaving the home node costs as much as a saturated CPU.
+    if (!c.cpus.is_subset_of(home(item))) worst += policy.saturation * kNsPerS;
+    return worst;
+  };
+  for (std::size_t idx : order) {
+    Item& item = items[idx];
+    std::optional<std::size_t> best;
+    double best_cost = 0;
+    for (std::size_t cand : item.candidates) {
+      const double c = cost(target, item, cand);
+      const bool tie = best && std::abs(c - best_cost) <= eps;
+      if (!best || c < best_cost - eps || (tie && item.current == cand)) {
+        best = cand;
+        best_cost = c;
+      }
+    }
+    item.target = *best;
+    target.add(pool.all[item.target].cpus, item.load);
+  }
+
+  // --- Improve: move single-CPU IRQs off the hottest target CPU while that
+  // lowers it (a few hundred rounds at most).
+  for (int round = 0; round < 512; ++round) {
+    const Ranking rank(target, targets);
+    const CpuId hot = rank.hottest();
+    std::optional<std::pair<std::size_t, std::size_t>> best;  // item, candidate
+    double best_max = rank.max() - eps;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      const CpuSet& at = pool.all[item.target].cpus;
+      if (!at.contains(hot)) continue;
+      for (std::size_t cand : item.candidates) {
+        if (cand == item.target) continue;
+        const CpuSet& to = pool.all[cand].cpus;
+        if (!to.is_subset_of(home(item)) && at.is_subset_of(home(item))) continue;
+        const double share_in = item.load / static_cast<double>(to.count());
+        const double share_out = item.load / static_cast<double>(at.count());
+        double m = 0;
+        (at | to).for_each([&](CpuId c) {
+          double v = target[c];
+          if (at.contains(c)) v -= share_out;
+          if (to.contains(c)) v += share_in;
+          m = std::max(m, v);
+        });
+        if (m < best_max) {
+          best_max = m;
+          best = {{i, cand}};
+        }
+      }
+    }
+    if (!best) break;
+    Item& item = items[best->first];
+    target.add(pool.all[item.target].cpus, -item.load);
+    item.target = best->second;
+    target.add(pool.all[item.target].cpus, item.load);
+  }
+
+  // --- Is the target worth it? Hottest CPU and spread, now vs target.
+  const auto objective = [&](const LoadMap& load) {
+    Objective o;
+    online.for_each([&](CpuId c) {
+      o.max = std::max(o.max, load[c]);
+      o.sumsq += load[c] * load[c];
+    });
+    return o;
+  };
+  const Objective now = objective(before);
+  const Objective goal = objective(target);
+  const double threshold = std::max(policy.min_gain_pct / 100.0 * now.max, static_cast<double>(policy.min_gain_ns));
+  const bool worth = (now.max - goal.max) > threshold ||
+                     (goal.max <= now.max + eps && (std::sqrt(now.sumsq) - std::sqrt(goal.sumsq)) > threshold);
+  const bool any_mandatory = std::any_of(items.begin(), items.end(), [](const Item& i) { return i.mandatory; });
+
+  // --- Path: from where loads are now towards the target, one move at a
+  // time, never raising the hottest CPU (mandatory moves excepted), capped.
+  LoadMap path = before;
+  for (const auto& [from, to, load] : narrowed) {  // forced narrowings already decided
+    path.add(from, -load);
+    path.add(to, load);
+  }
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    const bool differs = !item.current || *item.current != item.target || !(item.current_cpus.is_subset_of(pool.all[item.target].cpus));
+    if (item.mandatory || (worth && differs)) pending.push_back(i);
+  }
+  std::size_t written = 0;
+  while (!pending.empty() && written < policy.max_moves_per_cycle) {
+    const Ranking rank(path, online);
+    double sumsq = 0;
+    online.for_each([&](CpuId c) { sumsq += path[c] * path[c]; });
+    const Objective here{rank.max(), sumsq};
+    std::optional<std::size_t> pick;
+    Objective pick_obj;
+    bool pick_mandatory = false;
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      const Item& item = items[pending[k]];
+      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, pool.all[item.target].cpus, item.load);
+      // Mandatory moves first; then the best objective.
+      if (!pick || (item.mandatory && !pick_mandatory) ||
+          (item.mandatory == pick_mandatory && better(o, pick_obj, eps))) {
+        pick = k;
+        pick_obj = o;
+        pick_mandatory = item.mandatory;
+      }
+    }
+    if (!pick_mandatory && pick_obj.max > here.max + eps) break;
+    Item& item = items[pending[*pick]];
+    const Candidate& to = pool.all[item.target];
+    const auto& d = item.irq->desc;
+    std::string reason;
+    if (item.mandatory) {
+      reason = d.smp_affinity->intersects(forbidden)
+                   ? fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list())
+                   : fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+      reason += fmt::format("; to {}", to.label);
+    } else {
+      const double from_load = path.max_over(item.current_cpus);
+      const double to_load = path.max_over(to.cpus);
+      const double share = item.load / static_cast<double>(to.cpus.count());
+      reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load), item.current_cpus.to_list(),
+                           pct(from_load), pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.current_cpus.count(), 1))),
+                           to.label, pct(to_load), pct(to_load + share));
+      reason += pick_obj.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(pick_obj.max))
+                                              : std::string("; evens the spread");
+    }
+    out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
+                         static_cast<std::int64_t>(here.max - pick_obj.max)});
+    path.add(item.current_cpus, -item.load);
+    path.add(to.cpus, item.load);
+    result.next.irqs[d.irq] = IrqHistory{cycle, true};
+    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*pick));
+    ++written;
+  }
+
+  // --- Report loads before and after, in ns per second.
+  online.for_each([&](CpuId c) {
+    out.load_before[c] = static_cast<std::uint64_t>(std::max(0.0, before[c]));
+    out.load_after[c] = static_cast<std::uint64_t>(std::max(0.0, path[c]));
+  });
+  out.max_before = static_cast<std::uint64_t>(now.max);
+  out.max_after = static_cast<std::uint64_t>(objective(path).max);
+  if (out.moves.empty()) {
+    out.summary = fmt::format("no moves: hottest CPU at {}{}", pct(now.max),
+                              worth || any_mandatory ? "" : fmt::format(" (best placement found: {}, gain below {})",
+                                                                        pct(goal.max), pct(threshold)));
+  } else {
+    out.summary = fmt::format("{} move{}: hottest CPU {} -> {}{}", out.moves.size(), out.moves.size() == 1 ? "" : "s",
+                              pct(now.max), pct(objective(path).max),
+                              pending.empty() ? "" : fmt::format(" ({} more next cycle)", pending.size()));
+  }
+  return result;
+}
+
+}  // namespace irqbpfd::balance
