@@ -291,6 +291,35 @@ TEST(Plan, NumaPreferSpillsOnlyWhenTheHomeNodeIsSaturated) {
   EXPECT_TRUE(plan(heavy, {}, Policy{}).plan.moves.empty());
 }
 
+TEST(Plan, StrictNumaMovesAnIrqOffTheWrongNodeEvenWithoutLoadGain) {
+  const auto m = machine("pack:2 [numa] core:2 pu:1");
+  const int n0 = m.nodes[0].os_index;
+  const auto node1_cpu = raw(*m.nodes[1].cpus.first());
+  // A light IRQ of a node-0 device running on node 1: no load reason to
+  // move, but strict NUMA says it must.
+  const PlanResult r = plan(snapshot(m, {{1, 1, node1_cpu, n0}}), {}, {});
+  ASSERT_EQ(r.plan.moves.size(), 1U) << r.plan.summary;
+  EXPECT_TRUE(r.plan.moves[0].to.is_subset_of(m.nodes[0].cpus));
+  EXPECT_THAT(r.plan.moves[0].reason, ::testing::HasSubstr("outside its device's NUMA node"));
+  Policy prefer;
+  prefer.numa = NumaPolicy::kPrefer;
+  EXPECT_TRUE(plan(snapshot(m, {{1, 1, node1_cpu, n0}}), {}, prefer).plan.moves.empty());
+}
+
+TEST(Plan, MandatoryMovesAloneNeverPickAHotCpu) {
+  // Node 0: cpu A carries 30%, cpu B 5%. A node-0 IRQ of 5% runs on node 1.
+  // The general re-plan is not worth it, so only the mandatory move happens,
+  // and it must go to B, not wherever a full re-plan would have put it.
+  const auto m = machine("pack:2 [numa] core:2 pu:1");
+  const int n0 = m.nodes[0].os_index;
+  const auto v0 = m.nodes[0].cpus.to_vector();
+  const auto node1_cpu = raw(*m.nodes[1].cpus.first());
+  const PlanResult r = plan(snapshot(m, {{1, 30, raw(v0[0]), n0}, {2, 5, raw(v0[1]), n0}, {3, 5, node1_cpu, n0}}), {}, {});
+  ASSERT_EQ(r.plan.moves.size(), 1U) << r.plan.summary;
+  EXPECT_EQ(r.plan.moves[0].to, CpuSet{raw(v0[1])});
+  EXPECT_LE(r.plan.max_after, r.plan.max_before);
+}
+
 TEST(BannedCpusFromEnv, ParsesIrqbalanceVariablesAndNamesBadOnes) {
   auto both = banned_cpus_from_env("0000000f", "8-9");
   ASSERT_TRUE(both.has_value());

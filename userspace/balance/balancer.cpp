@@ -343,10 +343,13 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     item.irq = &irq;
     item.load = load;
     item.current_cpus = lands;
-    item.mandatory = on_forbidden || on_powersave;
     CpuSet node_cpus = targets;
     if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) node_cpus = node->cpus & targets;
     const CpuSet allowed = node_cpus.empty() ? targets : node_cpus;
+    // numa=strict: running outside the device's node is wrong whatever the load.
+    const bool off_node = policy.numa == NumaPolicy::kStrict && allowed != targets && !lands.empty() &&
+                          !lands.is_subset_of(allowed);
+    item.mandatory = on_forbidden || on_powersave || off_node;
     item.candidates = candidates_for(pool, machine, d.level, allowed);
     if (policy.numa == NumaPolicy::kPrefer && allowed != targets) {
       // May spill to other nodes; the home node wins ties and anything short
@@ -480,6 +483,30 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     path.add(from, -load);
     path.add(to, load);
   }
+  // Without the full target, mandatory moves go where the loads are now
+  // lowest (the target assumed the other moves too), heaviest first.
+  if (!worth) {
+    LoadMap scratch = path;
+    std::vector<std::size_t> forced;
+    for (std::size_t i : order) {
+      if (items[i].mandatory) forced.push_back(i);
+    }
+    for (std::size_t i : forced) {
+      Item& item = items[i];
+      scratch.add(item.current_cpus, -item.load);
+      std::optional<std::size_t> best;
+      double best_cost = 0;
+      for (std::size_t cand : item.candidates) {
+        const double c = cost(scratch, item, cand);
+        if (!best || c < best_cost - eps) {
+          best = cand;
+          best_cost = c;
+        }
+      }
+      item.target = *best;
+      scratch.add(pool.all[item.target].cpus, item.load);
+    }
+  }
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
@@ -492,39 +519,55 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     double sumsq = 0;
     online.for_each([&](CpuId c) { sumsq += path[c] * path[c]; });
     const Objective here{rank.max(), sumsq};
+    // Mandatory moves first; then relocations that earn their write (lower
+    // the hottest CPU, or cut the spread by more than the gain floor), best
+    // first; then pins (the IRQ already runs inside its target: no load moves).
+    const double floor_sq = static_cast<double>(policy.min_gain_ns) * static_cast<double>(policy.min_gain_ns);
     std::optional<std::size_t> pick;
     Objective pick_obj;
-    bool pick_mandatory = false;
+    int pick_rank = 3;  // 0 mandatory, 1 relocation, 2 pin
     for (std::size_t k = 0; k < pending.size(); ++k) {
       const Item& item = items[pending[k]];
-      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, pool.all[item.target].cpus, item.load);
-      // Mandatory moves first; then the best objective.
-      if (!pick || (item.mandatory && !pick_mandatory) ||
-          (item.mandatory == pick_mandatory && better(o, pick_obj, eps))) {
+      const CpuSet& to = pool.all[item.target].cpus;
+      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, to, item.load);
+      int rank_k = item.mandatory ? 0 : (item.current_cpus.is_subset_of(to) ? 2 : 1);
+      if (rank_k == 1 && !(o.max < here.max - eps) && !(here.sumsq - o.sumsq > floor_sq)) continue;  // not worth a write
+      if (rank_k == 1 && o.max > here.max + eps) continue;  // would make the hottest CPU hotter
+      if (!pick || rank_k < pick_rank || (rank_k == pick_rank && better(o, pick_obj, eps))) {
         pick = k;
         pick_obj = o;
-        pick_mandatory = item.mandatory;
+        pick_rank = rank_k;
       }
     }
-    if (!pick_mandatory && pick_obj.max > here.max + eps) break;
+    if (!pick) break;
     Item& item = items[pending[*pick]];
     const Candidate& to = pool.all[item.target];
     const auto& d = item.irq->desc;
     std::string reason;
     if (item.mandatory) {
-      reason = d.smp_affinity->intersects(forbidden)
-                   ? fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list())
-                   : fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+      if (d.smp_affinity->intersects(forbidden)) {
+        reason = fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list());
+      } else if (item.current_cpus.intersects(powersave)) {
+        reason = fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+      } else {
+        reason = fmt::format("runs on cpu {} outside its device's NUMA node {}", item.current_cpus.to_list(), d.node);
+      }
       reason += fmt::format("; to {}", to.label);
     } else {
       const double from_load = path.max_over(item.current_cpus);
       const double to_load = path.max_over(to.cpus);
       const double share = item.load / static_cast<double>(to.cpus.count());
-      reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load), item.current_cpus.to_list(),
-                           pct(from_load), pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.current_cpus.count(), 1))),
-                           to.label, pct(to_load), pct(to_load + share));
-      reason += pick_obj.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(pick_obj.max))
-                                              : std::string("; evens the spread");
+      if (item.current_cpus.is_subset_of(to.cpus)) {
+        reason = fmt::format("pinned to {} where it already runs (load {}): the mask {} let it wander", to.label,
+                             pct(item.load), d.smp_affinity->to_list());
+      } else {
+        reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load),
+                             item.current_cpus.to_list(), pct(from_load),
+                             pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.current_cpus.count(), 1))),
+                             to.label, pct(to_load), pct(to_load + share));
+        reason += pick_obj.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(pick_obj.max))
+                                                : std::string("; evens the spread");
+      }
     }
     out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
                          static_cast<std::int64_t>(here.max - pick_obj.max)});

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "irqbpfd/core/clock.hpp"
@@ -57,7 +58,21 @@ int main(int argc, char** argv) {
   app.add_option("--columns", columns, "Share columns per cpu, node, package, or the busiest CPUs (top)")
       ->check(CLI::IsMember({"auto", "cpu", "node", "package", "top"}));
 
+  irqbpfd::daemon::PolicyOptions policy_options;
+  app.add_option("--banned-cpus", policy_options.banned_cpus, "Never place IRQs on these CPUs (list)")
+      ->type_name("LIST");
+  app.add_option("--ban-irq", policy_options.ban_irqs, "Leave this IRQ alone: a number or a name pattern (glob)")
+      ->type_name("N|GLOB");
+  app.add_option("--ban-driver", policy_options.ban_drivers, "Leave IRQs of this driver alone")->type_name("NAME");
+  app.add_option("--numa", policy_options.numa, "strict: keep IRQs on their device's node; prefer: spill when saturated")
+      ->check(CLI::IsMember({"strict", "prefer"}));
+  app.add_option("--powerthresh", policy_options.power_threshold,
+                 "Drain a CPU for power saving when this many CPUs are under-loaded")
+      ->type_name("N");
+
   CLI11_PARSE(app, argc, argv);
+  if (const char* v = std::getenv("IRQBALANCE_BANNED_CPUS")) policy_options.env_banned_mask = v;
+  if (const char* v = std::getenv("IRQBALANCE_BANNED_CPULIST")) policy_options.env_banned_list = v;
 
   if (!once) {
     return fail("the balancing daemon is not built yet; run `irqbpfd --once --dry-run` for the report", 2);
@@ -82,12 +97,15 @@ int main(int argc, char** argv) {
   }
   if (!interrupts_file.empty()) measure.interrupts_file = interrupts_file;
 
-  irqbpfd::core::SteadyClock clock;
-  auto snapshot = irqbpfd::daemon::measure_once(measure, clock);
-  if (!snapshot) return fail(snapshot.error().message, 1);
+  auto policy = irqbpfd::daemon::make_policy(policy_options);
+  if (!policy) return fail(policy.error().message, 2);
 
-  const std::string text = format == "json" ? irqbpfd::report::render_json(*snapshot, report)
-                                            : irqbpfd::report::render_table(*snapshot, report);
+  irqbpfd::core::SteadyClock clock;
+  auto result = irqbpfd::daemon::measure_and_plan(measure, *policy, clock);
+  if (!result) return fail(result.error().message, 1);
+
+  const std::string text = format == "json" ? irqbpfd::report::render_json(result->snapshot, report, &result->plan)
+                                            : irqbpfd::report::render_table(result->snapshot, report, &result->plan);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 // collector, window_s, cpus[], irqs[] with per_cpu[], topology.
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "irqbpfd/report/report.hpp"
 
 namespace irqbpfd::report {
@@ -50,7 +52,11 @@ ordered_json topology_json(const topology::Machine& machine) {
 
 }  // namespace
 
-std::string render_json(const model::Snapshot& snap, const ReportOptions& options) {
+std::string render_json(const model::Snapshot& snap, const ReportOptions& options, const balance::Plan* plan) {
+  std::map<std::uint32_t, const balance::Move*> planned;
+  if (plan != nullptr) {
+    for (const auto& m : plan->moves) planned[raw(m.irq)] = &m;
+  }
   const core::CpuSet cpus = selected_cpus(snap, options);
   ordered_json doc;
   doc["version"] = options.version;
@@ -122,6 +128,11 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
                         {"appeared", irq.appeared},
                         {"counter_reset", irq.counter_reset},
                         {"verdict", verdict_text(irq, cpus, options.threshold_pct)}});
+    if (plan != nullptr) {
+      auto it = planned.find(raw(d.irq));
+      irq_list.back()["planned_affinity"] =
+          it != planned.end() ? ordered_json(it->second->to.to_list()) : optional_set(d.smp_affinity);
+    }
   }
   doc["irqs"] = std::move(irq_list);
   ordered_json vanished = ordered_json::array();
@@ -140,6 +151,19 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     doc["bpf"] = nullptr;
   }
   doc["topology"] = topology_json(snap.machine);
+  if (plan != nullptr) {
+    ordered_json moves = ordered_json::array();
+    for (const auto& m : plan->moves) {
+      moves.push_back({{"irq", raw(m.irq)}, {"from", m.from.to_list()}, {"to", m.to.to_list()}, {"reason", m.reason},
+                       {"gain_ns_per_s", m.gain_ns}});
+    }
+    ordered_json held = ordered_json::array();
+    for (const auto& h : plan->held) held.push_back({{"irq", raw(h.irq)}, {"reason", h.reason}});
+    doc["plan"] = std::move(moves);
+    doc["plan_summary"] = plan->summary;
+    doc["held"] = std::move(held);
+    doc["powersave"] = plan->powersave.to_list();
+  }
   return doc.dump(2) + "\n";
 }
 

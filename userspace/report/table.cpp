@@ -142,6 +142,30 @@ std::string header(const Snapshot& snap, const ReportOptions& options, const cor
   return out;
 }
 
+std::string render_plan(const balance::Plan& plan) {
+  std::string out = fmt::format("\nPlan (dry run, nothing written): {}\n", plan.summary);
+  if (!plan.powersave.empty()) out += fmt::format("powersave: draining CPUs {}\n", plan.powersave.to_list());
+  if (!plan.moves.empty()) {
+    TextTable moves;
+    moves.add_column("IRQ", Align::kRight);
+    moves.add_column("FROM", Align::kLeft);
+    moves.add_column("TO", Align::kLeft);
+    moves.add_column("REASON", Align::kLeft);
+    for (const auto& m : plan.moves) {
+      moves.add_row({fmt::format("{}", raw(m.irq)), m.from.to_list(), m.to.to_list(), m.reason});
+    }
+    out += moves.render();
+  }
+  std::map<std::string, std::vector<std::uint32_t>> held;
+  for (const auto& h : plan.held) held[h.reason].push_back(raw(h.irq));
+  for (const auto& [reason, irqs] : held) {
+    std::string list;
+    for (auto irq : irqs) list += fmt::format("{}{}", list.empty() ? "" : ",", irq);
+    out += fmt::format("held ({}): {}\n", reason, list);
+  }
+  return out;
+}
+
 }  // namespace
 
 core::CpuSet selected_cpus(const Snapshot& snapshot, const ReportOptions& options) {
@@ -159,7 +183,7 @@ std::string verdict_text(const IrqSnapshot& irq, const core::CpuSet& cpus, doubl
   return v.balanced ? std::string("balanced") : fmt::format("CPU{}", raw(v.target));
 }
 
-std::string render_table(const Snapshot& snap, const ReportOptions& options) {
+std::string render_table(const Snapshot& snap, const ReportOptions& options, const balance::Plan* plan) {
   const core::CpuSet cpus = selected_cpus(snap, options);
   const Columns layout = choose_columns(snap, cpus, options.columns);
   const std::vector<Group> groups = layout == Columns::kTop ? std::vector<Group>{} : column_groups(snap, cpus, layout);
@@ -279,6 +303,7 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options) {
 
   out += '\n';
   out += render_topology(snap.machine);
+  if (plan != nullptr) out += render_plan(*plan);
   return out;
 }
 

@@ -28,10 +28,12 @@ struct Policy {
   std::set<core::IrqNumber> banned_irqs;  // --ban-irq N
   std::vector<std::string> banned_names;  // --ban-irq PATTERN (shell glob on the IRQ's name)
   std::vector<std::string> banned_drivers;  // --ban-driver NAME
-  // A plan is applied only when it lowers the hottest CPU's load by more
-  // than this share of it (and at least min_gain_ns): noise does not move IRQs.
+  // A plan is applied only when it lowers the hottest CPU's load (or the
+  // spread) by more than this share of the hottest load, and by at least
+  // min_gain_ns per second (0.5% of a CPU): noise and idle machines do not
+  // move IRQs.
   double min_gain_pct = 10.0;
-  std::uint64_t min_gain_ns = 0;           // per second of window, see plan()
+  std::uint64_t min_gain_ns = 5'000'000;
   std::uint32_t cooldown_cycles = 3;       // an IRQ moved in cycle c stays until c + cooldown
   std::uint32_t max_moves_per_cycle = 32;
   // SMT: a CPU's cost counts this share of its siblings' load, so hot IRQs go

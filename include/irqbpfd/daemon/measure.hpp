@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "irqbpfd/balance/balancer.hpp"
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/model/snapshot.hpp"
@@ -25,6 +27,30 @@ struct MeasureOptions {
 // ("interrupted by SIGINT"); everything opened (BPF programs included) is
 // released on the way out.
 core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock);
+
+// Balancing policy as flags and the environment give it.
+struct PolicyOptions {
+  std::string banned_cpus;                 // --banned-cpus LIST
+  std::vector<std::string> ban_irqs;       // --ban-irq N or name glob
+  std::vector<std::string> ban_drivers;    // --ban-driver NAME
+  std::string numa = "strict";             // --numa strict|prefer
+  std::optional<std::uint32_t> power_threshold;  // --powerthresh N
+  std::optional<std::string> env_banned_mask;    // IRQBALANCE_BANNED_CPUS
+  std::optional<std::string> env_banned_list;    // IRQBALANCE_BANNED_CPULIST
+};
+
+// Errors name the flag or variable that was wrong.
+core::Result<balance::Policy> make_policy(const PolicyOptions& options);
+
+struct OnceResult {
+  model::Snapshot snapshot;
+  balance::Plan plan;
+};
+
+// One measured window and the plan for it (the first cycle: load-aware,
+// since the window is measured before anything is planned).
+core::Result<OnceResult> measure_and_plan(const MeasureOptions& measure, const balance::Policy& policy,
+                                          core::Clock& clock);
 
 // An IRQ inventory from /proc/interrupts rows alone (no /proc/irq, no PCI):
 // for captures from another machine. Every IRQ is "legacy" (no device known).

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "irqbpfd/balance/balancer.hpp"
 #include "irqbpfd/core/cpu_set.hpp"
 #include "irqbpfd/model/snapshot.hpp"
 #include "irqbpfd/topology/machine.hpp"
@@ -25,8 +26,13 @@ struct ReportOptions {
   std::string version;                 // printed in the header and JSON
 };
 
-std::string render_table(const model::Snapshot& snapshot, const ReportOptions& options);
-std::string render_json(const model::Snapshot& snapshot, const ReportOptions& options);
+// With a plan, the table ends with what would change and the JSON gains
+// `plan` ([{irq, from, to, reason}]), `plan_summary`, `held` and each IRQ's
+// `planned_affinity`.
+std::string render_table(const model::Snapshot& snapshot, const ReportOptions& options,
+                         const balance::Plan* plan = nullptr);
+std::string render_json(const model::Snapshot& snapshot, const ReportOptions& options,
+                        const balance::Plan* plan = nullptr);
 std::string render_topology(const topology::Machine& machine);
 
 // "CPU3" or "balanced", as the JSON `verdict` field spells it.
