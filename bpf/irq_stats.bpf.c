@@ -51,16 +51,17 @@ struct {
   __type(value, irqbpfd_hist_bucket);
 } hist SEC(".maps");
 
-/* Per-CPU scratch: the open hardirq and softirq, and who raised what. */
+/* Per-CPU scratch: the open hardirq and softirq, and who raised what. Every
+ * "which" field holds the number + 1, so the all-zero initial state means
+ * "nothing open" and no program has to initialise it. */
 struct cpu_state {
   __u64 hardirq_start_ns;
   __u64 softirq_start_ns;
   __u64 hardirq_ns_in_softirq;             /* hardirq time inside the open softirq */
-  __s32 hardirq_irq;                       /* -1: none open */
-  __s32 softirq_vec;                       /* -1: none open */
+  __u32 hardirq_irq1;                      /* irq + 1 of the open handler, 0: none */
+  __u32 softirq_vec1;                      /* vector + 1 of the open softirq, 0: none */
   __u32 softirq_owner;                     /* irq + 1 charged for the open softirq, 0: none */
   __u32 pending_raiser[IRQBPFD_NR_SOFTIRQS]; /* irq + 1 that first raised a vector since its last run */
-  __u32 initialised;
 };
 
 struct {
@@ -76,13 +77,7 @@ static __always_inline __u64 now_ns(void) {
 
 static __always_inline struct cpu_state *this_state(void) {
   __u32 zero = 0;
-  struct cpu_state *st = bpf_map_lookup_elem(&state, &zero);
-  if (st && !st->initialised) {
-    st->hardirq_irq = -1;
-    st->softirq_vec = -1;
-    st->initialised = 1;
-  }
-  return st;
+  return bpf_map_lookup_elem(&state, &zero);
 }
 
 static __always_inline struct irqbpfd_cpu *this_cpu_stats(void) {
@@ -118,32 +113,38 @@ static __always_inline int checked_vector(unsigned int vec, struct irqbpfd_cpu *
   return -1;
 }
 
+/* The hardirq pair is the hot path (every device interrupt): the normal
+ * case does one state lookup at entry and, at exit, the state, two counter
+ * cells and one histogram bucket; the per-CPU stats are touched only when
+ * something was wrong. */
 static __always_inline int on_irq_entry(int irq) {
   struct cpu_state *st = this_state();
   if (!st) return 0;
-  if (st->hardirq_irq >= 0) {
+  if (st->hardirq_irq1 != 0) {
     struct irqbpfd_cpu *cs = this_cpu_stats();
     if (cs) cs->nested_irq_entry += 1;
   }
-  st->hardirq_irq = irq;
+  st->hardirq_irq1 = (__u32)irq + 1;
   st->hardirq_start_ns = now_ns();
   return 0;
 }
 
 static __always_inline int on_irq_exit(int irq) {
+  const __u64 now = now_ns();
   struct cpu_state *st = this_state();
   if (!st) return 0;
-  struct irqbpfd_cpu *cs = this_cpu_stats();
-  if (st->hardirq_irq < 0 || st->hardirq_irq != irq) {
+  if (st->hardirq_irq1 != (__u32)irq + 1 || st->hardirq_irq1 == 0) {
+    struct irqbpfd_cpu *cs = this_cpu_stats();
     if (cs) cs->unpaired_irq_exit += 1;
-    st->hardirq_irq = -1;
+    st->hardirq_irq1 = 0;
     return 0;
   }
-  __u64 dur = now_ns() - st->hardirq_start_ns;
-  st->hardirq_irq = -1;
-  if (st->softirq_vec >= 0) st->hardirq_ns_in_softirq += dur;
+  const __u64 dur = now - st->hardirq_start_ns;
+  st->hardirq_irq1 = 0;
+  if (st->softirq_vec1 != 0) st->hardirq_ns_in_softirq += dur;
 
   if ((__u32)irq >= max_irqs) {
+    struct irqbpfd_cpu *cs = this_cpu_stats();
     if (cs) cs->dropped_irq_range += 1;
     return 0;
   }
@@ -152,9 +153,12 @@ static __always_inline int on_irq_exit(int irq) {
   if (count) *count += 1;
   __u64 *ns = bpf_map_lookup_elem(&irq_hardirq_ns, &idx);
   if (ns) *ns += dur;
+  /* Plain add, not atomic: an IRQ runs on one CPU at a time, so two CPUs
+   * adding to the same IRQ's bucket at the same instant is rare, and costs
+   * at most a lost histogram sample, never a count or a time. */
   __u32 hidx = (__u32)irq * IRQBPFD_HIST_BUCKETS + log2_bucket(dur);
   __u64 *bucket = bpf_map_lookup_elem(&hist, &hidx);
-  if (bucket) __sync_fetch_and_add(bucket, 1);
+  if (bucket) *bucket += 1;
   return 0;
 }
 
@@ -165,9 +169,9 @@ static __always_inline int on_softirq_raise(unsigned int vec) {
   __u64 v;
   if (checked_vector(vec, cs, &v) < 0) return 0;
   cs->raises[v] += 1;
-  if (st->hardirq_irq >= 0) {
+  if (st->hardirq_irq1 != 0) {
     cs->raises_in_hardirq[v] += 1;
-    if (st->pending_raiser[v] == 0) st->pending_raiser[v] = (__u32)st->hardirq_irq + 1;
+    if (st->pending_raiser[v] == 0) st->pending_raiser[v] = st->hardirq_irq1;
   }
   return 0;
 }
@@ -177,7 +181,7 @@ static __always_inline int on_softirq_entry(unsigned int vec) {
   if (!st) return 0;
   __u64 v;
   if (checked_vector(vec, this_cpu_stats(), &v) < 0) return 0;
-  st->softirq_vec = (__s32)v;
+  st->softirq_vec1 = (__u32)v + 1;
   st->softirq_start_ns = now_ns();
   st->hardirq_ns_in_softirq = 0;
   /* The kernel clears a vector's pending bit before running it: raises from
@@ -193,14 +197,14 @@ static __always_inline int on_softirq_exit(unsigned int vec) {
   if (!st || !cs) return 0;
   __u64 v;
   if (checked_vector(vec, cs, &v) < 0) return 0;
-  if (st->softirq_vec < 0 || (__u64)st->softirq_vec != v) {
+  if (st->softirq_vec1 == 0 || (__u64)st->softirq_vec1 != v + 1) {
     cs->unpaired_softirq_exit += 1;
-    st->softirq_vec = -1;
+    st->softirq_vec1 = 0;
     return 0;
   }
   __u64 elapsed = now_ns() - st->softirq_start_ns;
   __u64 dur = elapsed > st->hardirq_ns_in_softirq ? elapsed - st->hardirq_ns_in_softirq : 0;
-  st->softirq_vec = -1;
+  st->softirq_vec1 = 0;
   cs->softirq_ns[v] += dur;
   cs->softirq_runs[v] += 1;
 
