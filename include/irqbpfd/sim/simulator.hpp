@@ -1,0 +1,104 @@
+// The closed loop: a FakeMachine runs a scenario tick by tick while the
+// project's own code (collector, sys readers, build_snapshot, balance::plan)
+// measures it and writes affinities back. SimResult holds the per-tick
+// series (exact loads, writes, plan CPU time) and the verdicts drawn from
+// them: convergence per steady phase, flapping, forbidden CPUs touched.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "irqbpfd/core/cpu_set.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/core/types.hpp"
+#include "irqbpfd/sim/scenario.hpp"
+
+namespace irqbpfd::sim {
+
+struct SimOptions {
+  // "replay": exact per-IRQ time (what BPF measures); "proc": the irqbalance
+  // estimate from /proc/stat time split by interrupt counts.
+  std::string collector = "replay";
+  std::optional<std::filesystem::path> root;  // keep the fake root here (default: a temp dir, removed)
+  std::optional<std::uint32_t> ticks;         // run this many ticks instead of the scenario's
+  bool json = false;                          // run_simulate_command: JSON instead of the table
+  bool verbose = false;                       // run_simulate_command: every move with its reason
+};
+
+struct SimMove {
+  core::IrqNumber irq{};
+  core::CpuSet from;   // smp_affinity before
+  core::CpuSet to;     // written
+  std::optional<core::CpuId> from_cpu;  // where it ran in the tick
+  std::string reason;
+  bool refused = false;  // the write failed (kernel-managed, vanished)
+};
+
+// One tick: the machine's exact truth, then what the balancer did after it.
+struct TickRecord {
+  std::uint32_t tick = 0;
+  core::CpuSet online;
+  std::vector<double> cpu_load;   // share of a CPU per CPU id (0..nr_cpu_ids-1), exact; offline: 0
+  double max_load = 0;            // over online CPUs
+  core::CpuId hottest{};
+  double std_load = 0;            // population std over the CPUs that may take IRQs
+  double lower_bound = 0;         // see lower_bound() in simulator.cpp
+  double hottest_irq_load = 0;
+  double forbidden_load = 0;      // load on isolated/nohz_full/banned CPUs from movable IRQs
+  std::uint32_t writes = 0;       // affinity writes made after this tick
+  std::uint32_t refused_writes = 0;
+  std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
+  double plan_us = 0;             // CPU time of balance::plan()
+  double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU)
+  std::string plan_summary;
+  std::vector<SimMove> moves;
+  std::vector<std::string> notes;  // the machine's events and reactions
+  // Where each present IRQ ran in the tick (nullopt: shut down), ascending IRQ.
+  std::vector<std::pair<core::IrqNumber, std::optional<core::CpuId>>> placement;
+};
+
+// A stretch of ticks without events (events start a new phase; a burst's end
+// too). converged_at: the first tick from which, for the rest of the phase,
+// no writes happen, every IRQ stays on the CPU it runs on then, and the max
+// load stays within tolerance_pct of the phase's last value (relative: 2%,
+// plus twice the scenario's noise, since noise moves every load both ways).
+// That state must last 3 ticks (or the whole phase, when shorter).
+struct PhaseResult {
+  std::uint32_t start = 0, end = 0;  // [start, end)
+  std::optional<std::uint32_t> converged_at;
+  std::uint32_t writes = 0;
+  double final_max = 0;
+  double lower_bound = 0;
+  double tolerance_pct = 2;
+  std::vector<core::IrqNumber> flapped;  // moved back to a mask it had been moved off, within the phase
+};
+
+struct SimResult {
+  std::string scenario;
+  std::string collector;
+  std::string topology;
+  std::uint32_t nr_cpus = 0;
+  double tick_s = 0;
+  std::vector<TickRecord> ticks;
+  std::vector<PhaseResult> phases;
+  std::optional<std::uint32_t> converged_at;  // of the first phase
+  std::uint32_t total_writes = 0;
+  double max_plan_us = 0;
+  double mean_plan_us = 0;
+};
+
+core::Result<SimResult> run_simulation(const Scenario& scenario, const SimOptions& options);
+
+// `irqbpfd simulate SCENARIO`: runs it and prints a per-tick table (tick,
+// writes, max %, std %, hottest CPU, plan us) and a summary, or JSON.
+// Returns 0, or 1 with the error on stderr.
+int run_simulate_command(const std::string& scenario_path, const SimOptions& options, std::FILE* out);
+
+std::string format_table(const SimResult& result, bool verbose = false);
+std::string format_json(const SimResult& result);
+
+}  // namespace irqbpfd::sim

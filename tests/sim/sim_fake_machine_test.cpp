@@ -1,0 +1,380 @@
+// FakeMachine and scenario files: the files it writes parse with the real
+// readers, counts land on the first online CPU of the written mask, CPU
+// hotplug and IRQ lifecycle behave like the kernel, bad scenarios say where.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/sim/fake_machine.hpp"
+#include "irqbpfd/sim/replay_collector.hpp"
+#include "irqbpfd/sim/scenario.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_files.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/sys/proc_interrupts.hpp"
+#include "irqbpfd/sys/proc_stat.hpp"
+#include "sim_test_util.hpp"
+
+namespace irqbpfd::sim {
+namespace {
+
+using core::cpu_id;
+using core::CpuSet;
+using core::irq_number;
+
+constexpr const char* kSmall = R"(
+topology = "pack:1 l3:1 core:4 pu:1"
+ticks = 10
+tick_s = 10
+[[irq]]
+number = 30
+name = "eth0-q0"
+class = "10gbit-ethernet"
+rate = 1000
+cost_ns = 2000
+softirq_pct = 50
+[[irq]]
+number = 31
+name = "eth0-q1"
+class = "10gbit-ethernet"
+affinity = "2-3"
+rate = 500
+cost_ns = 10000
+[[irq]]
+number = 32
+name = "nvme0q1"
+class = "storage"
+managed = true
+cpu = 3
+rate = 100
+cost_ns = 1000
+[[irq]]
+number = 9
+name = "acpi"
+class = "legacy"
+rate = 3
+cost_ns = 1000
+)";
+
+std::uint64_t count_on(const sys::ProcInterrupts& pi, std::uint32_t irq, std::uint32_t cpu) {
+  const sys::InterruptRow* row = pi.find(irq_number(irq));
+  if (row == nullptr) return 0;
+  for (std::size_t i = 0; i < pi.cpus.size(); ++i) {
+    if (pi.cpus[i] == cpu_id(cpu)) return row->counts[i];
+  }
+  return 0;
+}
+
+TEST(FakeMachine, WritesFilesTheRealParsersAccept) {
+  auto s = parse_scenario(kSmall, "small.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm) << fm.error().message;
+  const sys::SysRoot root((*fm)->root());
+  ASSERT_TRUE((*fm)->step());
+
+  auto pi = sys::read_proc_interrupts(root);
+  ASSERT_TRUE(pi) << pi.error().message;
+  ASSERT_EQ(pi->cpus.size(), 4U);
+  const sys::InterruptRow* row = pi->find(irq_number(30));
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->chip, "IR-PCI-MSI");
+  EXPECT_EQ(row->trigger, "edge");
+  EXPECT_EQ(row->name, "eth0-q0");
+  // Default affinity (all CPUs): everything on CPU 0. 1000/s for 10 s.
+  EXPECT_EQ(count_on(*pi, 30, 0), 10000U);
+  EXPECT_EQ(count_on(*pi, 30, 1), 0U);
+  // Mask 2-3: the first CPU of the mask.
+  EXPECT_EQ(count_on(*pi, 31, 2), 5000U);
+  EXPECT_EQ(count_on(*pi, 31, 3), 0U);
+  EXPECT_EQ(count_on(*pi, 32, 3), 1000U);
+  EXPECT_EQ(pi->find(irq_number(9))->chip, "IR-IO-APIC");
+
+  // /proc/stat: whole 10 ms ticks of the exact time. CPU 0: eth0-q0 10000 *
+  // 2 us = 20 ms, half softirq, plus acpi 30 * 1 us; CPU 2: 50 ms hardirq.
+  auto stat = sys::read_proc_stat(root);
+  ASSERT_TRUE(stat) << stat.error().message;
+  ASSERT_EQ(stat->cpus.size(), 4U);
+  EXPECT_EQ(stat->cpus[0].irq, 1U);
+  EXPECT_EQ(stat->cpus[0].softirq, 1U);
+  EXPECT_EQ(stat->cpus[2].irq, 5U);
+  EXPECT_EQ(stat->cpus[2].softirq, 0U);
+  EXPECT_EQ(stat->intr_per_irq.at(30), 10000U);
+
+  auto cpus = sys::read_cpu_state(root);
+  ASSERT_TRUE(cpus) << cpus.error().message;
+  EXPECT_EQ(cpus->online, CpuSet::first_n(4));
+
+  // The inventory classifies through the fake PCI devices and files.
+  auto inv = sys::read_irq_inventory(root, *pi);
+  ASSERT_TRUE(inv) << inv.error().message;
+  ASSERT_EQ(inv->irqs.size(), 4U);
+  EXPECT_EQ(inv->irqs[0].irq_class, core::IrqClass::kLegacy);  // irq 9
+  EXPECT_EQ(inv->irqs[1].irq_class, core::IrqClass::k10GbitEthernet);
+  EXPECT_EQ(inv->irqs[1].driver, "ixgbe");
+  EXPECT_EQ(inv->irqs[1].level, core::BalanceLevel::kCore);
+  EXPECT_EQ(inv->irqs[3].irq_class, core::IrqClass::kStorage);
+  EXPECT_EQ(inv->irqs[3].managed, std::optional<bool>(true));
+  EXPECT_EQ(inv->irqs[1].managed, std::optional<bool>(false));
+  EXPECT_EQ(inv->irqs[2].effective_affinity, std::optional<CpuSet>(CpuSet{2}));
+
+  // Cumulative: a second tick doubles the counts.
+  ASSERT_TRUE((*fm)->step());
+  pi = sys::read_proc_interrupts(root);
+  ASSERT_TRUE(pi);
+  EXPECT_EQ(count_on(*pi, 30, 0), 20000U);
+}
+
+TEST(FakeMachine, CountsFollowTheWrittenMask) {
+  auto s = parse_scenario(kSmall, "small.toml");
+  ASSERT_TRUE(s);
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm);
+  FakeMachine& m = **fm;
+  const sys::SysRoot root(m.root());
+  ASSERT_TRUE(m.step());
+  ASSERT_TRUE(write_affinity(root, irq_number(30), CpuSet{1, 3}, m.nr_cpu_ids()));
+  ASSERT_TRUE(m.step());
+  auto pi = sys::read_proc_interrupts(root);
+  ASSERT_TRUE(pi);
+  EXPECT_EQ(count_on(*pi, 30, 0), 10000U);  // the first tick, before the write
+  EXPECT_EQ(count_on(*pi, 30, 1), 10000U);  // the first CPU of 1,3
+  EXPECT_EQ(count_on(*pi, 30, 3), 0U);
+  auto files = sys::read_proc_irq(root, irq_number(30));
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->smp_affinity, (CpuSet{1, 3}));
+  EXPECT_EQ(files->smp_affinity_list, std::optional<CpuSet>(CpuSet({1, 3})));
+  EXPECT_EQ(files->effective_affinity, std::optional<CpuSet>(CpuSet{1}));
+
+  // Kernel-managed: the writer refuses like the kernel (EIO), nothing moves.
+  auto refused = write_affinity(root, irq_number(32), CpuSet{0}, m.nr_cpu_ids());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().errno_value, EIO);
+  EXPECT_NE(refused.error().message.find("irq 32"), std::string::npos);
+  // A vanished IRQ: ENOENT.
+  EXPECT_EQ(write_affinity(root, irq_number(77), CpuSet{0}, m.nr_cpu_ids()).error().errno_value, ENOENT);
+}
+
+TEST(FakeMachine, RefusesMasksWithoutAnOnlineCpuAndKeepsAGivenRoot) {
+  const std::string text = "offline = \"3\"\n" + std::string(kSmall);
+  auto s = parse_scenario(text, "small.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("irqbpfd-sim-test-" + std::to_string(::getpid()));
+  {
+    auto fm = FakeMachine::create(*s, dir);
+    ASSERT_TRUE(fm) << fm.error().message;
+    FakeMachine& m = **fm;
+    const sys::SysRoot root(m.root());
+    EXPECT_EQ(m.root(), dir);
+    // The offline CPU's column is not there from the start.
+    auto pi = sys::read_proc_interrupts(root);
+    ASSERT_TRUE(pi);
+    EXPECT_EQ(pi->cpus.size(), 3U);
+    // Only offline CPUs in the mask: the kernel says EINVAL; the machine
+    // restores the file and the IRQ stays.
+    ASSERT_TRUE(write_affinity(root, irq_number(30), CpuSet{3}, m.nr_cpu_ids()));
+    auto facts = m.step();
+    ASSERT_TRUE(facts);
+    EXPECT_EQ(facts->refused_writes, 1U);
+    EXPECT_EQ(facts->affinity_changes, 0U);
+    EXPECT_EQ(m.effective_cpu(irq_number(30)), cpu_id(0));
+    auto files = sys::read_proc_irq(root, irq_number(30));
+    ASSERT_TRUE(files);
+    EXPECT_EQ(files->smp_affinity, CpuSet::first_n(4));
+  }
+  // A root the caller gave is kept.
+  EXPECT_TRUE(std::filesystem::exists(dir / "proc/interrupts"));
+  std::filesystem::remove_all(dir);
+  // Never the live root.
+  auto live = FakeMachine::create(*s, std::filesystem::path("/"));
+  ASSERT_FALSE(live);
+  EXPECT_NE(live.error().message.find("never writes to the live root"), std::string::npos);
+}
+
+TEST(FakeMachine, CpuOfflineDropsTheColumnAndMovesItsIrqs) {
+  const std::string text = std::string(kSmall) + R"(
+[[event]]
+at = 1
+kind = "cpu-offline"
+cpu = 2
+[[event]]
+at = 2
+kind = "cpu-offline"
+cpu = 3
+[[event]]
+at = 3
+kind = "cpu-online"
+cpu = 3
+)";
+  auto s = parse_scenario(text, "offline.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm);
+  FakeMachine& m = **fm;
+  const sys::SysRoot root(m.root());
+  ASSERT_TRUE(m.step());  // tick 0
+  auto t1 = m.step();     // tick 1: cpu 2 offline
+  ASSERT_TRUE(t1);
+  auto pi = sys::read_proc_interrupts(root);
+  ASSERT_TRUE(pi);
+  EXPECT_EQ(pi->cpus, (std::vector<core::CpuId>{cpu_id(0), cpu_id(1), cpu_id(3)}));
+  // irq 31 (mask 2-3) moved to cpu 3, the next online CPU of its mask.
+  EXPECT_EQ(m.effective_cpu(irq_number(31)), cpu_id(3));
+  EXPECT_EQ(count_on(*pi, 31, 3), 5000U);
+  auto stat = sys::read_proc_stat(root);
+  ASSERT_TRUE(stat);
+  EXPECT_EQ(stat->cpus.size(), 3U);
+  auto cpus = sys::read_cpu_state(root);
+  ASSERT_TRUE(cpus);
+  EXPECT_EQ(cpus->online, (CpuSet{0, 1, 3}));
+
+  ASSERT_TRUE(m.step());  // tick 2: cpu 3 offline too
+  // irq 31's mask has no online CPU: affinity broken to every online CPU.
+  EXPECT_EQ(m.affinity(irq_number(31)), std::optional<CpuSet>(CpuSet({0, 1})));
+  EXPECT_EQ(m.effective_cpu(irq_number(31)), cpu_id(0));
+  // The managed irq 32 (cpu 3) is shut down, not moved.
+  EXPECT_EQ(m.effective_cpu(irq_number(32)), std::nullopt);
+  auto files = sys::read_proc_irq(root, irq_number(31));
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->smp_affinity, (CpuSet{0, 1}));
+
+  ASSERT_TRUE(m.step());  // tick 3: cpu 3 back; its old counts reappear
+  pi = sys::read_proc_interrupts(root);
+  ASSERT_TRUE(pi);
+  EXPECT_EQ(pi->cpus.size(), 3U);
+  EXPECT_EQ(m.effective_cpu(irq_number(32)), cpu_id(3));
+  EXPECT_EQ(count_on(*pi, 32, 3), 3000U);  // ticks 0, 1 and 3
+}
+
+TEST(FakeMachine, IrqsAppearAndVanish) {
+  const std::string text = std::string(kSmall) + R"(
+[[irq]]
+number = 60
+name = "eth1-q0"
+class = "gbit-ethernet"
+rate = 100
+[[event]]
+at = 2
+kind = "irq-appears"
+irq = 60
+[[event]]
+at = 3
+kind = "irq-vanishes"
+irq = 31
+)";
+  auto s = parse_scenario(text, "life.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm);
+  FakeMachine& m = **fm;
+  const sys::SysRoot root(m.root());
+  ASSERT_TRUE(m.step());
+  auto pi = sys::read_proc_interrupts(root);
+  EXPECT_EQ(pi->find(irq_number(60)), nullptr);
+  EXPECT_FALSE(root.exists("/proc/irq/60"));
+  ASSERT_TRUE(m.step());
+  ASSERT_TRUE(m.step());  // tick 2: 60 appears
+  pi = sys::read_proc_interrupts(root);
+  ASSERT_NE(pi->find(irq_number(60)), nullptr);
+  EXPECT_EQ(count_on(*pi, 60, 0), 1000U);
+  auto inv = sys::read_irq_inventory(root, *pi);
+  ASSERT_TRUE(inv) << inv.error().message;
+  EXPECT_EQ(inv->irqs.back().irq_class, core::IrqClass::kGbitEthernet);
+  ASSERT_TRUE(m.step());  // tick 3: 31 vanishes
+  pi = sys::read_proc_interrupts(root);
+  EXPECT_EQ(pi->find(irq_number(31)), nullptr);
+  EXPECT_FALSE(root.exists("/proc/irq/31"));
+}
+
+TEST(FakeMachine, ReplayCollectorCarriesExactTime) {
+  auto s = parse_scenario(kSmall, "small.toml");
+  ASSERT_TRUE(s);
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm);
+  FakeMachine& m = **fm;
+  ReplayCollector replay(sys::SysRoot(m.root()), m.clock(), m);
+  EXPECT_EQ(replay.name(), "replay");
+  ASSERT_TRUE(m.step());
+  auto sample = replay.read();
+  ASSERT_TRUE(sample) << sample.error().message;
+  ASSERT_TRUE(sample->bpf);
+  ASSERT_TRUE(sample->stat);
+  const collect::BpfReading& r = *sample->bpf;
+  EXPECT_EQ(r.cpus.size(), 4U);
+  bool found = false;
+  for (const collect::BpfCell& c : r.cells) {
+    if (c.irq != irq_number(30)) continue;
+    found = true;
+    EXPECT_EQ(c.cpu, cpu_id(0));
+    EXPECT_EQ(c.count, 10000U);
+    EXPECT_EQ(c.hardirq_ns + c.softirq_ns, 20'000'000U);  // 10000 * 2 us
+    EXPECT_EQ(c.softirq_ns, 10'000'000U);                 // softirq_pct = 50
+  }
+  EXPECT_TRUE(found);
+  EXPECT_DOUBLE_EQ(*sample->uptime_s, 1010.0);
+}
+
+TEST(FakeMachine, NoiseIsSeededAndBounded) {
+  const std::string text = std::string("noise_pct = 10\nseed = 7\n") + kSmall;
+  auto s = parse_scenario(text, "noise.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  std::vector<std::uint64_t> a, b;
+  for (auto* out : {&a, &b}) {
+    auto fm = FakeMachine::create(*s);
+    ASSERT_TRUE(fm);
+    for (int i = 0; i < 5; ++i) {
+      auto f = (*fm)->step();
+      ASSERT_TRUE(f);
+      out->push_back(f->irqs[1].count);  // irq 30
+    }
+  }
+  EXPECT_EQ(a, b);
+  bool varied = false;
+  for (std::uint64_t n : a) {
+    EXPECT_GE(n, 9000U);
+    EXPECT_LE(n, 11000U);
+    varied = varied || n != 10000U;
+  }
+  EXPECT_TRUE(varied);
+}
+
+TEST(Scenario, ErrorsNameTheFileAndKey) {
+  const auto err = [](std::string_view text) {
+    auto s = parse_scenario(text, "bad.toml");
+    return s ? std::string("(parsed)") : s.error().message;
+  };
+  EXPECT_EQ(err("ticks = 3\n"), "bad.toml: topology: required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\")");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 5\nrate = \"x\"\n"), "bad.toml: irq[0].rate: expected a number");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 5\nrate = 1\nclass = \"nic\"\n"),
+            "bad.toml: irq[0].class: unknown IRQ class \"nic\"");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 5\nrate = 1\ncpu = 9\n"),
+            "bad.toml: irq[0].affinity: CPUs 9 are not in the topology (0-1)");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\nrates = 1\n"), "bad.toml: rates: unknown key");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[event]]\nat = 0\nkind = \"burst\"\nirq = 4\n"),
+            "bad.toml: event[0].irq: IRQ 4 is not declared in [[irq]]");
+  EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[policy]\nnuma = \"loose\"\n"),
+            "bad.toml: policy.numa: expected \"strict\" or \"prefer\", found \"loose\"");
+  const std::string syntax = err("topology = \n");
+  EXPECT_EQ(syntax.rfind("bad.toml:1:", 0), 0U) << syntax;
+  auto missing = load_scenario("/nonexistent/x.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("/nonexistent/x.toml"), std::string::npos);
+}
+
+TEST(Scenario, EveryScenarioFileLoads) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(scenarios_dir())) {
+    if (entry.path().extension() != ".toml") continue;
+    auto s = load_scenario(entry.path());
+    EXPECT_TRUE(s) << s.error().message;
+    ++n;
+  }
+  EXPECT_GE(n, 6);
+}
+
+}  // namespace
+}  // namespace irqbpfd::sim

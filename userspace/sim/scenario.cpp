@@ -1,0 +1,429 @@
+// Scenario files: TOML -> Scenario, with every key checked (unknown keys are
+// errors, so a typo does not silently fall back to a default) and every error
+// naming the file and the key ("burst.toml: event[1].irq: IRQ 99 is not declared").
+#include "irqbpfd/sim/scenario.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "irqbpfd/topology/machine.hpp"
+
+namespace irqbpfd::sim {
+namespace {
+
+using core::Error;
+using core::Result;
+
+// Reads keys out of one TOML table, remembering which were used so the rest
+// can be reported as unknown.
+class Keys {
+ public:
+  Keys(const toml::table& table, std::string prefix, std::string_view source)
+      : table_(table), prefix_(std::move(prefix)), source_(source) {}
+
+  [[nodiscard]] Error error(std::string_view key, const std::string& what) const {
+    return Error{fmt::format("{}: {}{}: {}", source_, prefix_, key, what)};
+  }
+  [[nodiscard]] const toml::node* get(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+  Result<std::optional<std::string>> string(std::string_view key) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::optional<std::string>();
+    if (!n->is_string()) return error(key, "expected a string");
+    return std::optional<std::string>(*n->value<std::string>());
+  }
+  Result<std::optional<double>> number(std::string_view key) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::optional<double>();
+    if (n->is_integer()) return std::optional<double>(static_cast<double>(*n->value<std::int64_t>()));
+    if (n->is_floating_point()) return std::optional<double>(*n->value<double>());
+    return error(key, "expected a number");
+  }
+  Result<std::optional<std::int64_t>> integer(std::string_view key) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::optional<std::int64_t>();
+    if (!n->is_integer()) return error(key, "expected an integer");
+    return std::optional<std::int64_t>(*n->value<std::int64_t>());
+  }
+  Result<std::optional<bool>> boolean(std::string_view key) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::optional<bool>();
+    if (!n->is_boolean()) return error(key, "expected true or false");
+    return std::optional<bool>(*n->value<bool>());
+  }
+  // A CPU list string ("0-3,8") or one CPU number.
+  Result<std::optional<core::CpuSet>> cpus(std::string_view key) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::optional<core::CpuSet>();
+    if (n->is_integer()) {
+      const std::int64_t v = *n->value<std::int64_t>();
+      if (v < 0) return error(key, "expected a CPU number >= 0");
+      return std::optional<core::CpuSet>(core::CpuSet{static_cast<std::uint32_t>(v)});
+    }
+    if (!n->is_string()) return error(key, "expected a CPU list string (\"0-3,8\") or a CPU number");
+    auto set = core::CpuSet::parse_list(*n->value<std::string>());
+    if (!set) return error(key, set.error().message);
+    return std::optional<core::CpuSet>(std::move(*set));
+  }
+  Result<void> no_unknown_keys() const {
+    for (const auto& [key, value] : table_) {
+      if (used_.count(std::string(key.str())) == 0) return error(key.str(), "unknown key");
+    }
+    return {};
+  }
+
+ private:
+  const toml::table& table_;
+  std::string prefix_;
+  std::string_view source_;
+  std::set<std::string> used_;
+};
+
+#define SIM_TRY(var, expr)              \
+  auto var##_r = (expr);                \
+  if (!var##_r) return var##_r.error(); \
+  auto var = std::move(*var##_r)
+
+Result<std::uint32_t> non_negative_u32(Keys& keys, std::string_view key, std::optional<std::int64_t> v,
+                                       std::uint32_t fallback) {
+  if (!v) return fallback;
+  if (*v < 0 || *v > 0xffffffffLL) return keys.error(key, fmt::format("{} is out of range", *v));
+  return static_cast<std::uint32_t>(*v);
+}
+
+Result<void> parse_policy(const toml::table& t, std::string_view source, balance::Policy& p) {
+  Keys k(t, "policy.", source);
+  SIM_TRY(numa, k.string("numa"));
+  if (numa) {
+    if (*numa == "strict") {
+      p.numa = balance::NumaPolicy::kStrict;
+    } else if (*numa == "prefer") {
+      p.numa = balance::NumaPolicy::kPrefer;
+    } else {
+      return k.error("numa", fmt::format("expected \"strict\" or \"prefer\", found \"{}\"", *numa));
+    }
+  }
+  SIM_TRY(banned, k.cpus("banned_cpus"));
+  if (banned) p.banned_cpus = *banned;
+  if (const toml::node* n = k.get("banned_irqs")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return k.error("banned_irqs", "expected an array of IRQ numbers");
+    for (const toml::node& e : *a) {
+      if (!e.is_integer() || *e.value<std::int64_t>() < 0) return k.error("banned_irqs", "expected IRQ numbers");
+      p.banned_irqs.insert(core::irq_number(static_cast<std::uint32_t>(*e.value<std::int64_t>())));
+    }
+  }
+  SIM_TRY(gain_pct, k.number("min_gain_pct"));
+  if (gain_pct) p.min_gain_pct = *gain_pct;
+  SIM_TRY(gain_ns, k.integer("min_gain_ns"));
+  if (gain_ns) {
+    if (*gain_ns < 0) return k.error("min_gain_ns", "must be >= 0");
+    p.min_gain_ns = static_cast<std::uint64_t>(*gain_ns);
+  }
+  SIM_TRY(cooldown, k.integer("cooldown_cycles"));
+  SIM_TRY(cooldown_v, non_negative_u32(k, "cooldown_cycles", cooldown, p.cooldown_cycles));
+  p.cooldown_cycles = cooldown_v;
+  SIM_TRY(max_moves, k.integer("max_moves_per_cycle"));
+  SIM_TRY(max_moves_v, non_negative_u32(k, "max_moves_per_cycle", max_moves, p.max_moves_per_cycle));
+  p.max_moves_per_cycle = max_moves_v;
+  SIM_TRY(smt, k.number("smt_sibling_weight"));
+  if (smt) p.smt_sibling_weight = *smt;
+  SIM_TRY(power, k.integer("power_threshold"));
+  if (power) {
+    SIM_TRY(power_v, non_negative_u32(k, "power_threshold", power, 0));
+    p.power_threshold = power_v;
+  }
+  SIM_TRY(saturation, k.number("saturation"));
+  if (saturation) p.saturation = *saturation;
+  return k.no_unknown_keys();
+}
+
+Result<SimIrq> parse_irq(const toml::table& t, std::size_t index, std::string_view source) {
+  Keys k(t, fmt::format("irq[{}].", index), source);
+  SimIrq irq;
+  SIM_TRY(number, k.integer("number"));
+  if (!number) return k.error("number", "required");
+  if (*number < 0 || *number > 0xffffff) return k.error("number", fmt::format("{} is out of range", *number));
+  irq.irq = core::irq_number(static_cast<std::uint32_t>(*number));
+  SIM_TRY(name, k.string("name"));
+  irq.name = name.value_or(fmt::format("sim{}", *number));
+  if (irq.name.empty()) return k.error("name", "must not be empty");
+  SIM_TRY(cls, k.string("class"));
+  if (cls) {
+    auto parsed = core::parse_irq_class(*cls);
+    if (!parsed) return k.error("class", fmt::format("unknown IRQ class \"{}\"", *cls));
+    irq.irq_class = *parsed;
+  }
+  SIM_TRY(level, k.string("level"));
+  if (level) {
+    auto parsed = core::parse_balance_level(*level);
+    if (!parsed) return k.error("level", fmt::format("unknown balance level \"{}\"", *level));
+    irq.level = *parsed;
+  }
+  SIM_TRY(node, k.integer("node"));
+  if (node) {
+    if (*node < -1 || *node > 1023) return k.error("node", fmt::format("{} is out of range", *node));
+    irq.node = static_cast<int>(*node);
+  }
+  SIM_TRY(rate, k.number("rate"));
+  if (!rate) return k.error("rate", "required (interrupts per second)");
+  if (*rate < 0) return k.error("rate", "must be >= 0");
+  irq.interrupts_per_s = *rate;
+  SIM_TRY(cost, k.number("cost_ns"));
+  if (cost) {
+    if (*cost <= 0) return k.error("cost_ns", "must be > 0");
+    irq.cost_ns = *cost;
+  }
+  SIM_TRY(softirq, k.number("softirq_pct"));
+  if (softirq) {
+    if (*softirq < 0 || *softirq > 100) return k.error("softirq_pct", "must be within 0..100");
+    irq.softirq_share = *softirq / 100.0;
+  }
+  SIM_TRY(cpu, k.cpus("cpu"));
+  SIM_TRY(affinity, k.cpus("affinity"));
+  if (cpu && affinity) return k.error("affinity", "give either cpu or affinity, not both");
+  if (cpu && cpu->count() != 1) return k.error("cpu", "expected one CPU");
+  if (cpu) irq.affinity = *cpu;
+  if (affinity) {
+    if (affinity->empty()) return k.error("affinity", "must not be empty");
+    irq.affinity = *affinity;
+  }
+  SIM_TRY(managed, k.boolean("managed"));
+  irq.managed = managed.value_or(false);
+  SIM_TRY(device, k.string("device"));
+  if (device) irq.device = *device;
+  SIM_TRY(driver, k.string("driver"));
+  if (driver) irq.driver = *driver;
+  if (auto r = k.no_unknown_keys(); !r) return r.error();
+  return irq;
+}
+
+const std::map<std::string, EventKind, std::less<>>& event_kinds() {
+  static const std::map<std::string, EventKind, std::less<>> kinds = {
+      {"rate", EventKind::kRate},
+      {"cost", EventKind::kCost},
+      {"burst", EventKind::kBurst},
+      {"hot", EventKind::kHot},
+      {"cpu-offline", EventKind::kCpuOffline},
+      {"cpu-online", EventKind::kCpuOnline},
+      {"irq-appears", EventKind::kIrqAppears},
+      {"irq-vanishes", EventKind::kIrqVanishes},
+  };
+  return kinds;
+}
+
+Result<SimEvent> parse_event(const toml::table& t, std::size_t index, std::string_view source,
+                             const std::set<std::uint32_t>& declared, const core::CpuSet& cpus,
+                             std::uint32_t ticks) {
+  Keys k(t, fmt::format("event[{}].", index), source);
+  SimEvent e;
+  SIM_TRY(at, k.integer("at"));
+  if (!at) return k.error("at", "required (tick number)");
+  if (*at < 0 || *at >= static_cast<std::int64_t>(ticks)) {
+    return k.error("at", fmt::format("tick {} is outside 0..{} (ticks = {})", *at, ticks - 1, ticks));
+  }
+  e.at_tick = static_cast<std::uint32_t>(*at);
+  SIM_TRY(kind, k.string("kind"));
+  if (!kind) return k.error("kind", "required");
+  auto it = event_kinds().find(*kind);
+  if (it == event_kinds().end()) {
+    std::string known;
+    for (const auto& [name, v] : event_kinds()) known += (known.empty() ? "" : ", ") + name;
+    return k.error("kind", fmt::format("unknown event \"{}\" (known: {})", *kind, known));
+  }
+  e.kind = it->second;
+  const bool needs_irq = e.kind != EventKind::kCpuOffline && e.kind != EventKind::kCpuOnline;
+  SIM_TRY(irq, k.integer("irq"));
+  SIM_TRY(cpu, k.integer("cpu"));
+  if (needs_irq) {
+    if (!irq) return k.error("irq", fmt::format("required for \"{}\"", *kind));
+    if (*irq < 0 || declared.count(static_cast<std::uint32_t>(*irq)) == 0) {
+      return k.error("irq", fmt::format("IRQ {} is not declared in [[irq]]", *irq));
+    }
+    e.irq = core::irq_number(static_cast<std::uint32_t>(*irq));
+    if (cpu) return k.error("cpu", fmt::format("not used by \"{}\"", *kind));
+  } else {
+    if (!cpu) return k.error("cpu", fmt::format("required for \"{}\"", *kind));
+    if (*cpu < 0 || !cpus.contains(core::cpu_id(static_cast<std::uint32_t>(*cpu)))) {
+      return k.error("cpu", fmt::format("CPU {} is not in the topology ({})", *cpu, cpus.to_list()));
+    }
+    e.cpu = core::cpu_id(static_cast<std::uint32_t>(*cpu));
+    if (irq) return k.error("irq", fmt::format("not used by \"{}\"", *kind));
+  }
+  SIM_TRY(rate, k.number("rate"));
+  SIM_TRY(cost, k.number("cost_ns"));
+  SIM_TRY(factor, k.number("factor"));
+  SIM_TRY(duration, k.integer("ticks"));
+  switch (e.kind) {
+    case EventKind::kRate:
+      if (!rate || *rate < 0) return k.error("rate", "required, >= 0");
+      e.rate = *rate;
+      break;
+    case EventKind::kCost:
+      if (!cost || *cost <= 0) return k.error("cost_ns", "required, > 0");
+      e.cost_ns = *cost;
+      break;
+    case EventKind::kBurst:
+      if (!duration || *duration < 1) return k.error("ticks", "required for a burst, >= 1");
+      e.duration_ticks = static_cast<std::uint32_t>(std::min<std::int64_t>(*duration, ticks));
+      [[fallthrough]];
+    case EventKind::kHot:
+      if (!factor || *factor < 0) return k.error("factor", "required, >= 0");
+      e.factor = *factor;
+      break;
+    default:
+      break;
+  }
+  const auto unused = [&](bool given, std::string_view key, bool allowed) -> Result<void> {
+    if (given && !allowed) return k.error(key, fmt::format("not used by \"{}\"", *kind));
+    return {};
+  };
+  if (auto r = unused(rate.has_value(), "rate", e.kind == EventKind::kRate); !r) return r.error();
+  if (auto r = unused(cost.has_value(), "cost_ns", e.kind == EventKind::kCost); !r) return r.error();
+  if (auto r = unused(factor.has_value(), "factor", e.kind == EventKind::kBurst || e.kind == EventKind::kHot); !r) {
+    return r.error();
+  }
+  if (auto r = unused(duration.has_value(), "ticks", e.kind == EventKind::kBurst); !r) return r.error();
+  if (auto r = k.no_unknown_keys(); !r) return r.error();
+  return e;
+}
+
+// An array of tables under `key` ([[irq]]), or none.
+Result<std::vector<const toml::table*>> tables(Keys& k, std::string_view key) {
+  std::vector<const toml::table*> out;
+  const toml::node* n = k.get(key);
+  if (n == nullptr) return out;
+  const toml::array* a = n->as_array();
+  if (a == nullptr) return k.error(key, fmt::format("expected [[{}]] tables", key));
+  for (const toml::node& e : *a) {
+    const toml::table* t = e.as_table();
+    if (t == nullptr) return k.error(key, fmt::format("expected [[{}]] tables", key));
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(EventKind kind) {
+  for (const auto& [name, v] : event_kinds()) {
+    if (v == kind) return name;
+  }
+  return "?";
+}
+
+Result<Scenario> parse_scenario(std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Error{fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description())};
+  }
+  Keys k(root, "", source);
+  Scenario s;
+  SIM_TRY(name, k.string("name"));
+  s.name = name.value_or("");
+  SIM_TRY(description, k.string("description"));
+  s.description = description.value_or("");
+  SIM_TRY(topo, k.string("topology"));
+  if (!topo) return k.error("topology", "required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\")");
+  s.topology = *topo;
+  auto machine = topology::load_synthetic(s.topology);
+  if (!machine) return k.error("topology", machine.error().message);
+  const core::CpuSet& all = machine->cpus;
+
+  SIM_TRY(ticks, k.integer("ticks"));
+  if (ticks) {
+    if (*ticks < 1 || *ticks > 1'000'000) return k.error("ticks", "must be within 1..1000000");
+    s.ticks = static_cast<std::uint32_t>(*ticks);
+  }
+  SIM_TRY(tick_s, k.number("tick_s"));
+  if (tick_s) {
+    if (*tick_s <= 0 || *tick_s > 3600) return k.error("tick_s", "must be within (0, 3600] seconds");
+    s.tick_s = *tick_s;
+  }
+  SIM_TRY(noise, k.number("noise_pct"));
+  if (noise) {
+    if (*noise < 0 || *noise >= 100) return k.error("noise_pct", "must be within 0..100");
+    s.noise_pct = *noise;
+  }
+  SIM_TRY(seed, k.integer("seed"));
+  if (seed) s.seed = static_cast<std::uint64_t>(*seed);
+  for (const auto& [key, field] : {std::pair{"offline", &s.offline}, std::pair{"isolated", &s.isolated},
+                                   std::pair{"nohz_full", &s.nohz_full}}) {
+    SIM_TRY(set, k.cpus(key));
+    if (!set) continue;
+    if (!set->is_subset_of(all)) {
+      return k.error(key, fmt::format("CPUs {} are not in the topology ({})", (*set - all).to_list(), all.to_list()));
+    }
+    *field = *set;
+  }
+  if (s.offline.contains(core::cpu_id(0))) return k.error("offline", "CPU 0 cannot go offline (as on x86)");
+  if (all.is_subset_of(s.offline)) return k.error("offline", "leaves no CPU online");
+
+  if (const toml::node* n = k.get("policy")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return k.error("policy", "expected a [policy] table");
+    if (auto r = parse_policy(*t, source, s.policy); !r) return r.error();
+  }
+
+  SIM_TRY(irq_tables, tables(k, "irq"));
+  std::set<std::uint32_t> declared;
+  for (std::size_t i = 0; i < irq_tables.size(); ++i) {
+    SIM_TRY(irq, parse_irq(*irq_tables[i], i, source));
+    Keys ik(*irq_tables[i], fmt::format("irq[{}].", i), source);
+    if (!declared.insert(core::raw(irq.irq)).second) {
+      return ik.error("number", fmt::format("IRQ {} is declared twice", core::raw(irq.irq)));
+    }
+    if (irq.affinity.empty()) irq.affinity = all;  // the kernel's default_smp_affinity
+    if (!irq.affinity.is_subset_of(all)) {
+      return ik.error("affinity", fmt::format("CPUs {} are not in the topology ({})", (irq.affinity - all).to_list(),
+                                              all.to_list()));
+    }
+    if (irq.node >= 0 && machine->node(irq.node) == nullptr) {
+      return ik.error("node", fmt::format("node {} is not in the topology", irq.node));
+    }
+    s.irqs.push_back(std::move(irq));
+  }
+  std::sort(s.irqs.begin(), s.irqs.end(), [](const SimIrq& a, const SimIrq& b) { return a.irq < b.irq; });
+
+  SIM_TRY(event_tables, tables(k, "event"));
+  for (std::size_t i = 0; i < event_tables.size(); ++i) {
+    SIM_TRY(e, parse_event(*event_tables[i], i, source, declared, all, s.ticks));
+    s.events.push_back(e);
+  }
+  std::stable_sort(s.events.begin(), s.events.end(),
+                   [](const SimEvent& a, const SimEvent& b) { return a.at_tick < b.at_tick; });
+  // An IRQ whose first lifecycle event is "irq-appears" is absent until then.
+  for (SimIrq& irq : s.irqs) {
+    for (const SimEvent& e : s.events) {
+      if (e.irq != irq.irq) continue;
+      if (e.kind == EventKind::kIrqAppears) irq.present_at_start = false;
+      if (e.kind == EventKind::kIrqAppears || e.kind == EventKind::kIrqVanishes) break;
+    }
+  }
+  if (auto r = k.no_unknown_keys(); !r) return r.error();
+  return s;
+}
+
+Result<Scenario> load_scenario(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return core::errno_error(file.string(), errno != 0 ? errno : ENOENT);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string source = file.string();
+  auto s = parse_scenario(text.str(), source);
+  if (!s) return s.error();
+  if (s->name.empty()) s->name = file.stem().string();
+  return s;
+}
+
+}  // namespace irqbpfd::sim

@@ -1,0 +1,271 @@
+// The closed loop under test: per tick, the fake machine runs, then the
+// project's real read path (collector, read_irq_inventory, read_cpu_state,
+// build_snapshot) and balance::plan() run against its root, and the plan's
+// masks are written back. Also the verdicts: phases, convergence, flapping.
+#include "irqbpfd/sim/simulator.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "irqbpfd/balance/balancer.hpp"
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/model/snapshot.hpp"
+#include "irqbpfd/sim/fake_machine.hpp"
+#include "irqbpfd/sim/replay_collector.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+
+namespace irqbpfd::sim {
+namespace {
+
+using core::CpuId;
+using core::CpuSet;
+using core::raw;
+
+constexpr std::uint32_t kMinStableTicks = 3;
+
+double thread_cpu_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
+// The best the balancer could do this tick, from the exact loads (shares of
+// a CPU): no CPU can be below
+//   - the hottest movable IRQ (an IRQ runs on one CPU),
+//   - the load of IRQs it may not move (managed, banned) on their CPU,
+//   - the average over the CPUs that may take IRQs,
+//   - with numa = strict, per node: the node's IRQs and fixed load over the
+//     node's usable CPUs.
+// SMT and level constraints are not modelled: the bound may be unreachable
+// on machines where they bind.
+double lower_bound(const TickFacts& facts, const Scenario& s, const topology::Machine& machine,
+                   const CpuSet& usable, double tick_ns, double* hottest_irq) {
+  std::map<CpuId, double> fixed;
+  std::map<int, double> node_load;
+  double movable_total = 0, hottest = 0;
+  std::map<core::IrqNumber, const SimIrq*> spec;
+  for (const SimIrq& i : s.irqs) spec[i.irq] = &i;
+  for (const IrqTick& t : facts.irqs) {
+    if (!t.cpu) continue;
+    const double load = static_cast<double>(t.load_ns) / tick_ns;
+    const SimIrq* sp = spec[t.irq];
+    const bool level_none = sp->level == core::BalanceLevel::kNone;
+    if (t.managed || t.banned || level_none) {
+      fixed[*t.cpu] += load;
+      continue;
+    }
+    movable_total += load;
+    hottest = std::max(hottest, load);
+    if (sp->node >= 0) node_load[sp->node] += load;
+  }
+  *hottest_irq = hottest;
+  double bound = hottest;
+  double fixed_usable = 0;
+  for (const auto& [c, l] : fixed) {
+    bound = std::max(bound, l);
+    if (usable.contains(c)) fixed_usable += l;
+  }
+  if (!usable.empty()) bound = std::max(bound, (movable_total + fixed_usable) / static_cast<double>(usable.count()));
+  if (s.policy.numa == balance::NumaPolicy::kStrict) {
+    for (const auto& [node, load] : node_load) {
+      const topology::NumaNode* n = machine.node(node);
+      if (n == nullptr) continue;
+      const CpuSet here = n->cpus & usable;
+      if (here.empty()) continue;
+      double f = 0;
+      for (const auto& [c, l] : fixed) {
+        if (here.contains(c)) f += l;
+      }
+      bound = std::max(bound, (load + f) / static_cast<double>(here.count()));
+    }
+  }
+  return bound;
+}
+
+std::vector<std::uint32_t> phase_starts(const Scenario& s, std::uint32_t ticks) {
+  std::set<std::uint32_t> starts{0};
+  for (const SimEvent& e : s.events) {
+    if (e.at_tick < ticks) starts.insert(e.at_tick);
+    if (e.kind == EventKind::kBurst && e.at_tick + e.duration_ticks < ticks) starts.insert(e.at_tick + e.duration_ticks);
+  }
+  return {starts.begin(), starts.end()};
+}
+
+void judge(SimResult& r, const Scenario& s) {
+  const auto ticks = static_cast<std::uint32_t>(r.ticks.size());
+  const std::vector<std::uint32_t> starts = phase_starts(s, ticks);
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    PhaseResult p;
+    p.start = starts[i];
+    p.end = i + 1 < starts.size() ? starts[i + 1] : ticks;
+    if (p.start >= p.end) continue;
+    p.tolerance_pct = 2.0 + 2.0 * s.noise_pct;
+    const TickRecord& last = r.ticks[p.end - 1];
+    p.final_max = last.max_load;
+    p.lower_bound = last.lower_bound;
+    const double tol = std::max(p.tolerance_pct / 100.0 * p.final_max, 0.005);
+    std::optional<std::uint32_t> stable_from;
+    for (std::uint32_t t = p.end; t-- > p.start;) {
+      const TickRecord& tr = r.ticks[t];
+      if (tr.writes != 0 || std::abs(tr.max_load - p.final_max) > tol || tr.placement != last.placement) break;
+      stable_from = t;
+    }
+    // A settled state must be seen for a while: kMinStableTicks, or the whole
+    // phase when it is shorter. A phase that only stops moving on its last
+    // tick has not shown that it converged.
+    const std::uint32_t need = std::min(kMinStableTicks, p.end - p.start);
+    if (stable_from && p.end - *stable_from >= need) p.converged_at = stable_from;
+    std::map<core::IrqNumber, std::vector<CpuSet>> left;  // masks each IRQ was moved off
+    std::set<core::IrqNumber> flapped;
+    for (std::uint32_t t = p.start; t < p.end; ++t) {
+      p.writes += r.ticks[t].writes;
+      for (const SimMove& m : r.ticks[t].moves) {
+        if (m.refused) continue;
+        auto& off = left[m.irq];
+        if (std::find(off.begin(), off.end(), m.to) != off.end()) flapped.insert(m.irq);
+        off.push_back(m.from);
+      }
+    }
+    p.flapped.assign(flapped.begin(), flapped.end());
+    r.phases.push_back(std::move(p));
+  }
+  if (!r.phases.empty()) r.converged_at = r.phases.front().converged_at;
+  double sum = 0;
+  for (const TickRecord& t : r.ticks) {
+    r.total_writes += t.writes;
+    r.max_plan_us = std::max(r.max_plan_us, t.plan_us);
+    sum += t.plan_us;
+  }
+  r.mean_plan_us = r.ticks.empty() ? 0 : sum / static_cast<double>(r.ticks.size());
+}
+
+}  // namespace
+
+core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOptions& options) {
+  Scenario scenario = scenario_in;
+  if (options.ticks) scenario.ticks = *options.ticks;
+  if (options.collector != "replay" && options.collector != "proc") {
+    return core::Error{fmt::format("--collector: expected replay or proc, found '{}'", options.collector)};
+  }
+  auto made = FakeMachine::create(scenario, options.root);
+  if (!made) return made.error();
+  FakeMachine& fm = **made;
+  const sys::SysRoot root(fm.root());
+  std::unique_ptr<collect::Collector> collector;
+  if (options.collector == "replay") {
+    collector = std::make_unique<ReplayCollector>(root, fm.clock(), fm);
+  } else {
+    collector = std::make_unique<collect::ProcCollector>(root, fm.clock());
+  }
+
+  SimResult result;
+  result.scenario = scenario.name;
+  result.collector = std::string(collector->name());
+  result.topology = scenario.topology;
+  result.nr_cpus = static_cast<std::uint32_t>(fm.machine().cpus.count());
+  result.tick_s = scenario.tick_s;
+  const double tick_ns = scenario.tick_s * 1e9;
+  std::map<core::IrqNumber, core::BalanceLevel> levels;
+  for (const SimIrq& i : scenario.irqs) {
+    if (i.level) levels[i.irq] = *i.level;
+  }
+
+  auto before = collector->read();
+  if (!before) return before.error().with_context("tick 0: collector");
+  balance::State state;
+  for (std::uint32_t tick = 0; tick < scenario.ticks; ++tick) {
+    const std::string where = fmt::format("tick {}", tick);
+    auto facts = fm.step();
+    if (!facts) return facts.error().with_context(where);
+    auto after = collector->read();
+    if (!after) return after.error().with_context(where + ": collector");
+    auto inventory = sys::read_irq_inventory(root, after->interrupts);
+    if (!inventory) return inventory.error().with_context(where + ": inventory");
+    // Levels the scenario declares stand in for a policy hint: the kernel
+    // files cannot say them.
+    for (core::IrqDesc& d : inventory->irqs) {
+      if (auto it = levels.find(d.irq); it != levels.end()) d.level = it->second;
+    }
+    auto cpu_state = sys::read_cpu_state(root);
+    if (!cpu_state) return cpu_state.error().with_context(where + ": cpu state");
+    model::WindowInput in;
+    in.collector = std::string(collector->name());
+    in.before = &*before;
+    in.after = &*after;
+    in.inventory = &*inventory;
+    in.cpu_state = &*cpu_state;
+    in.machine = &fm.machine();  // the scenario's topology, not one read from the root
+    in.user_hz = 100;
+    auto snap = model::build_snapshot(in);
+    if (!snap) return snap.error().with_context(where + ": snapshot");
+
+    const double t0 = thread_cpu_us();
+    balance::PlanResult planned = balance::plan(*snap, state, scenario.policy);
+    const double t1 = thread_cpu_us();
+    state = planned.next;
+
+    TickRecord rec;
+    rec.tick = tick;
+    rec.online = facts->online;
+    rec.plan_us = t1 - t0;
+    rec.plan_summary = planned.plan.summary;
+    rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
+    rec.notes = facts->notes;
+    rec.cpu_load.assign(fm.nr_cpu_ids(), 0.0);
+    const CpuSet usable =
+        facts->online - scenario.isolated - scenario.nohz_full - scenario.policy.banned_cpus;
+    rec.hottest = facts->online.first().value_or(core::cpu_id(0));
+    for (const auto& [c, ns] : facts->cpu_load_ns) {  // ascending CPU: ties go to the lowest
+      const double l = static_cast<double>(ns) / tick_ns;
+      rec.cpu_load[raw(c)] = l;
+      if (l > rec.max_load) {
+        rec.max_load = l;
+        rec.hottest = c;
+      }
+    }
+    double mean = 0;
+    usable.for_each([&](CpuId c) { mean += rec.cpu_load[raw(c)]; });
+    mean /= static_cast<double>(std::max<std::size_t>(usable.count(), 1));
+    double var = 0;
+    usable.for_each([&](CpuId c) { var += (rec.cpu_load[raw(c)] - mean) * (rec.cpu_load[raw(c)] - mean); });
+    rec.std_load = std::sqrt(var / static_cast<double>(std::max<std::size_t>(usable.count(), 1)));
+    for (const IrqTick& t : facts->irqs) {
+      rec.placement.emplace_back(t.irq, t.cpu);
+      if (t.cpu && !usable.contains(*t.cpu) && !t.managed && !t.banned) {
+        rec.forbidden_load += static_cast<double>(t.load_ns) / tick_ns;
+      }
+    }
+    rec.lower_bound = lower_bound(*facts, scenario, fm.machine(), usable, tick_ns, &rec.hottest_irq_load);
+
+    for (const balance::Move& m : planned.plan.moves) {
+      SimMove sm;
+      sm.irq = m.irq;
+      sm.from = m.from;
+      sm.to = m.to;
+      sm.from_cpu = fm.effective_cpu(m.irq);
+      sm.reason = m.reason;
+      if (m.to.intersects(fm.machine().cpus - fm.online())) ++rec.writes_to_offline;
+      if (auto w = write_affinity(root, m.irq, m.to, fm.nr_cpu_ids()); !w) {
+        sm.refused = true;
+        sm.reason += " [write refused: " + w.error().message + "]";
+        ++rec.refused_writes;
+      } else {
+        ++rec.writes;
+      }
+      rec.moves.push_back(std::move(sm));
+    }
+    result.ticks.push_back(std::move(rec));
+    before = std::move(after);
+  }
+  judge(result, scenario);
+  return result;
+}
+
+}  // namespace irqbpfd::sim
