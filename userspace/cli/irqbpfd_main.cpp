@@ -10,6 +10,7 @@
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/daemon/measure.hpp"
 #include "irqbpfd/report/report.hpp"
+#include "irqbpfd/sim/simulator.hpp"
 
 namespace {
 
@@ -70,7 +71,27 @@ int main(int argc, char** argv) {
                  "Drain a CPU for power saving when this many CPUs are under-loaded")
       ->type_name("N");
 
+  irqbpfd::sim::SimOptions sim_options;
+  std::string scenario;
+  std::string sim_root;
+  std::uint32_t sim_ticks = 0;
+  CLI::App* simulate = app.add_subcommand(
+      "simulate", "Run the balancer in a closed loop on a simulated machine (a scenario file, e.g. tests/sim/scenarios/)");
+  simulate->add_option("scenario", scenario, "Scenario file (TOML)")->required()->check(CLI::ExistingFile);
+  simulate->add_option("--collector", sim_options.collector,
+                       "replay: exact per-IRQ time (what BPF measures); proc: irqbalance's estimate")
+      ->check(CLI::IsMember({"replay", "proc"}));
+  simulate->add_option("--ticks", sim_ticks, "Run this many ticks instead of the scenario's")->check(CLI::PositiveNumber);
+  simulate->add_option("--keep-root", sim_root, "Keep the fake machine root in DIR")->type_name("DIR");
+  simulate->add_flag("--json", sim_options.json, "JSON instead of the table");
+  simulate->add_flag("--verbose", sim_options.verbose, "Every move with its reason");
+
   CLI11_PARSE(app, argc, argv);
+  if (*simulate) {
+    if (sim_ticks > 0) sim_options.ticks = sim_ticks;
+    if (!sim_root.empty()) sim_options.root = sim_root;
+    return irqbpfd::sim::run_simulate_command(scenario, sim_options, stdout);
+  }
   if (const char* v = std::getenv("IRQBALANCE_BANNED_CPUS")) policy_options.env_banned_mask = v;
   if (const char* v = std::getenv("IRQBALANCE_BANNED_CPULIST")) policy_options.env_banned_list = v;
 
