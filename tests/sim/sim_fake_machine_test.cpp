@@ -1,5 +1,6 @@
 // FakeMachine and scenario files: the files it writes parse with the real
-// readers, counts land on the first online CPU of the written mask, CPU
+// readers, counts land on the CPU x86's vector allocator picks for the
+// written mask (kept when still in it, else the fewest vectors), CPU
 // hotplug and IRQ lifecycle behave like the kernel, bad scenarios say where.
 #include <gtest/gtest.h>
 
@@ -141,13 +142,22 @@ TEST(FakeMachine, CountsFollowTheWrittenMask) {
   auto pi = sys::read_proc_interrupts(root);
   ASSERT_TRUE(pi);
   EXPECT_EQ(count_on(*pi, 30, 0), 10000U);  // the first tick, before the write
-  EXPECT_EQ(count_on(*pi, 30, 1), 10000U);  // the first CPU of 1,3
+  EXPECT_EQ(count_on(*pi, 30, 1), 10000U);  // of 1,3 the CPU with no vectors (irq 32 is on 3)
   EXPECT_EQ(count_on(*pi, 30, 3), 0U);
   auto files = sys::read_proc_irq(root, irq_number(30));
   ASSERT_TRUE(files);
   EXPECT_EQ(files->smp_affinity, (CpuSet{1, 3}));
   EXPECT_EQ(files->smp_affinity_list, std::optional<CpuSet>(CpuSet({1, 3})));
   EXPECT_EQ(files->effective_affinity, std::optional<CpuSet>(CpuSet{1}));
+  // A wider mask that still holds its CPU does not move it; one without it
+  // goes to the CPU of the mask with the fewest vectors, lowest on ties
+  // (2 and 3 have one each).
+  ASSERT_TRUE(write_affinity(root, irq_number(30), CpuSet{0, 1, 2, 3}, m.nr_cpu_ids()));
+  ASSERT_TRUE(m.step());
+  EXPECT_EQ(m.effective_cpu(irq_number(30)), cpu_id(1));
+  ASSERT_TRUE(write_affinity(root, irq_number(30), CpuSet{2, 3}, m.nr_cpu_ids()));
+  ASSERT_TRUE(m.step());
+  EXPECT_EQ(m.effective_cpu(irq_number(30)), cpu_id(2));
 
   // Kernel-managed: the writer refuses like the kernel (EIO), nothing moves.
   auto refused = write_affinity(root, irq_number(32), CpuSet{0}, m.nr_cpu_ids());
@@ -233,9 +243,11 @@ cpu = 3
   EXPECT_EQ(cpus->online, (CpuSet{0, 1, 3}));
 
   ASSERT_TRUE(m.step());  // tick 2: cpu 3 offline too
-  // irq 31's mask has no online CPU: affinity broken to every online CPU.
+  // irq 31's mask has no online CPU: affinity broken to every online CPU,
+  // and the vector allocator picks the one with the fewest vectors (CPU 1:
+  // none; CPU 0 has irqs 9 and 30).
   EXPECT_EQ(m.affinity(irq_number(31)), std::optional<CpuSet>(CpuSet({0, 1})));
-  EXPECT_EQ(m.effective_cpu(irq_number(31)), cpu_id(0));
+  EXPECT_EQ(m.effective_cpu(irq_number(31)), cpu_id(1));
   // The managed irq 32 (cpu 3) is shut down, not moved.
   EXPECT_EQ(m.effective_cpu(irq_number(32)), std::nullopt);
   auto files = sys::read_proc_irq(root, irq_number(31));
@@ -280,7 +292,9 @@ irq = 31
   ASSERT_TRUE(m.step());  // tick 2: 60 appears
   pi = sys::read_proc_interrupts(root);
   ASSERT_NE(pi->find(irq_number(60)), nullptr);
-  EXPECT_EQ(count_on(*pi, 60, 0), 1000U);
+  // Allocated with the default mask: the CPU with the fewest vectors (1).
+  EXPECT_EQ(count_on(*pi, 60, 1), 1000U);
+  EXPECT_EQ(m.effective_cpu(irq_number(60)), cpu_id(1));
   auto inv = sys::read_irq_inventory(root, *pi);
   ASSERT_TRUE(inv) << inv.error().message;
   EXPECT_EQ(inv->irqs.back().irq_class, core::IrqClass::kGbitEthernet);

@@ -320,6 +320,52 @@ TEST(Plan, MandatoryMovesAloneNeverPickAHotCpu) {
   EXPECT_LE(r.plan.max_after, r.plan.max_before);
 }
 
+TEST(Plan, SwapsFixWhatLongestFirstLeaves) {
+  // Longest-first puts 15+10+10 on one CPU and 15+10 on the other (35%);
+  // no single move helps, a swap of a 15 and a 10 gives 30% each.
+  const auto m = machine("pack:1 core:2 pu:1");
+  const auto snap = snapshot(m, {{1, 15, 0}, {2, 15, 0}, {3, 10, 0}, {4, 10, 0}, {5, 10, 0}});
+  const PlanResult r = plan(snap, {}, {});
+  EXPECT_EQ(r.plan.max_after, 300'000'000U) << r.plan.summary;
+  model::Snapshot after = apply(snap, r.plan);
+  EXPECT_NEAR(max_load(after), 0.30e9, 1e3);
+}
+
+TEST(Plan, CacheWideMasksOnSingleTargetMachinesLandOnOneCpuEach) {
+  // x86: a cache-wide mask delivers to one CPU, the one the vector allocator
+  // picks: the current CPU when it is in the mask, else the fewest vectors.
+  // Three 10% legacy IRQs (cache level) on cpu0 with the default mask: one
+  // stays in cache 0 (on cpu0), two go to cache 1 and land on cpus 2 and 3.
+  // Modelled as spread, two would share cache 0 and both stay on cpu0.
+  const auto m = machine("pack:1 l3:2 core:2 pu:1");  // caches {0,1}, {2,3}
+  auto snap = snapshot(m, {{16, 10, 0, -1, core::BalanceLevel::kCache},
+                           {17, 10, 0, -1, core::BalanceLevel::kCache},
+                           {18, 10, 0, -1, core::BalanceLevel::kCache}});
+  for (auto& is : snap.irqs) is.desc.smp_affinity = m.cpus;  // effective_affinity stays cpu0
+  const PlanResult r = plan(snap, {}, {});
+  // Two relocations to cache 1, and the one that stays has its mask
+  // narrowed to cache 0 (its level), where it already runs.
+  ASSERT_EQ(r.plan.moves.size(), 3U) << r.plan.summary;
+  int to_cache1 = 0, pinned = 0;
+  for (const auto& mv : r.plan.moves) {
+    if (mv.to == CpuSet{2, 3}) {
+      ++to_cache1;
+      EXPECT_THAT(mv.reason, ::testing::HasSubstr("lands on cpu")) << mv.reason;
+    } else {
+      ++pinned;
+      EXPECT_EQ(mv.to, (CpuSet{0, 1})) << mv.reason;
+      EXPECT_THAT(mv.reason, ::testing::HasSubstr("where it already runs")) << mv.reason;
+    }
+  }
+  EXPECT_EQ(to_cache1, 2);
+  EXPECT_EQ(pinned, 1);
+  EXPECT_EQ(r.plan.max_after, 100'000'000U) << r.plan.summary;
+  EXPECT_EQ(r.plan.load_after.at(cpu_id(0)), 100'000'000U);
+  EXPECT_EQ(r.plan.load_after.at(cpu_id(1)), 0U);
+  EXPECT_EQ(r.plan.load_after.at(cpu_id(2)), 100'000'000U);
+  EXPECT_EQ(r.plan.load_after.at(cpu_id(3)), 100'000'000U);
+}
+
 TEST(BannedCpusFromEnv, ParsesIrqbalanceVariablesAndNamesBadOnes) {
   auto both = banned_cpus_from_env("0000000f", "8-9");
   ASSERT_TRUE(both.has_value());

@@ -60,9 +60,12 @@ struct Item {
   const model::IrqSnapshot* irq = nullptr;
   double load = 0;             // ns per s
   CpuSet current_cpus;         // where its load lands now (per_cpu counts)
-  std::vector<std::size_t> candidates;  // indices into the candidate pool
+  std::optional<CpuId> effective;       // the one CPU the kernel delivers it to now (single-target machines)
+  const std::vector<std::size_t>* candidates = nullptr;  // indices into the candidate pool
+  const std::vector<std::int32_t>* by_cpu = nullptr;     // CPU id -> its single-CPU candidate, or -1
   std::optional<std::size_t> current;   // candidate it already is on, if any
   std::size_t target = 0;
+  CpuSet target_cpus;          // where its load lands once the target mask is written
   bool mandatory = false;      // sits on a forbidden CPU: must move
 };
 
@@ -103,20 +106,31 @@ double load_of(const model::IrqSnapshot& irq, double window_s) {
   return static_cast<double>(irq.count) * 1000.0 / w;
 }
 
-// Candidate targets for each level, within `usable`.
+// Candidate targets for each level, within `usable`. Lists are cached per
+// (level, allowed CPUs), so the IRQs of one device share one list (and its
+// CPU -> single-CPU candidate index, for swaps); std::map keeps them put.
+struct CandidateList {
+  std::vector<std::size_t> indices;
+  std::vector<std::int32_t> by_cpu;  // CPU id -> index of its single-CPU candidate, -1 none
+};
 struct Pool {
   std::vector<Candidate> all;
-  std::map<std::pair<int, std::string>, std::vector<std::size_t>> by_level_node;  // (level, node key) -> indices
+  std::map<std::pair<int, std::string>, CandidateList> lists;  // (level, allowed list) -> candidates
 };
 
-std::vector<std::size_t> candidates_for(Pool& pool, const topology::Machine& m, core::BalanceLevel level,
-                                        const CpuSet& allowed) {
+const CandidateList& candidates_for(Pool& pool, const topology::Machine& m, core::BalanceLevel level,
+                                    const CpuSet& allowed, std::uint32_t top) {
   const std::pair<int, std::string> key{static_cast<int>(level), allowed.to_list()};
-  if (auto it = pool.by_level_node.find(key); it != pool.by_level_node.end()) return it->second;
-  std::vector<std::size_t> out;
+  if (auto it = pool.lists.find(key); it != pool.lists.end()) return it->second;
+  CandidateList list;
+  list.by_cpu.assign(top, -1);
+  std::vector<std::size_t>& out = list.indices;
   const auto add = [&](const CpuSet& cpus, std::string label) {
     const CpuSet usable = cpus & allowed;
     if (usable.empty()) return;
+    if (usable.count() == 1 && raw(*usable.first()) < top) {
+      list.by_cpu[raw(*usable.first())] = static_cast<std::int32_t>(pool.all.size());
+    }
     out.push_back(pool.all.size());
     pool.all.push_back({usable, std::move(label)});
   };
@@ -141,9 +155,44 @@ std::vector<std::size_t> candidates_for(Pool& pool, const topology::Machine& m, 
   CpuSet placed;
   for (std::size_t i : out) placed |= pool.all[i].cpus;
   (allowed - placed).for_each([&](CpuId c) { add(CpuSet{raw(c)}, fmt::format("cpu{}", raw(c))); });
-  pool.by_level_node[key] = out;
-  return out;
+  return pool.lists.emplace(key, std::move(list)).first->second;
 }
+
+// x86 (and ARM GICv3) deliver an IRQ to one CPU of its mask, which
+// effective_affinity names. The snapshot shows it when some IRQ's mask spans
+// several CPUs while its effective affinity is one; then a wide mask's load
+// does not spread, it lands where the kernel's vector allocator puts it.
+bool single_target(const model::Snapshot& snap) {
+  return std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const model::IrqSnapshot& i) {
+    return i.desc.smp_affinity && i.desc.effective_affinity && i.desc.smp_affinity->count() > 1 &&
+           i.desc.effective_affinity->count() == 1;
+  });
+}
+
+// The kernel's vectors in use per CPU, as far as the snapshot shows them:
+// one per IRQ on its effective CPU.
+class Vectors {
+ public:
+  explicit Vectors(std::size_t cpus) : n_(cpus, 0) {}
+  void add(std::optional<CpuId> c, int d) {
+    if (c && raw(*c) < n_.size()) n_[raw(*c)] = static_cast<std::uint32_t>(static_cast<int>(n_[raw(*c)]) + d);
+  }
+  // The x86 vector allocator's choice for a new mask (arch/x86/kernel/apic/
+  // vector.c): the current CPU when it is in the mask ("no point in
+  // moving"), else the mask's CPU with the fewest vectors, lowest id on ties.
+  [[nodiscard]] CpuId pick(const CpuSet& mask, std::optional<CpuId> current) const {
+    if (current && mask.contains(*current)) return *current;
+    std::optional<CpuId> best;
+    mask.for_each([&](CpuId c) {
+      if (!best || count(c) < count(*best)) best = c;
+    });
+    return *best;
+  }
+
+ private:
+  [[nodiscard]] std::uint32_t count(CpuId c) const { return raw(c) < n_.size() ? n_[raw(c)] : 0; }
+  std::vector<std::uint32_t> n_;
+};
 
 }  // namespace
 
@@ -293,6 +342,14 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   }
 
   // --- Which IRQs move, and where each may go.
+  const bool single = single_target(snap);
+  Vectors vectors_now(top);
+  const auto effective_of = [&](const model::IrqSnapshot& irq, const CpuSet& lands) -> std::optional<CpuId> {
+    if (irq.desc.effective_affinity && irq.desc.effective_affinity->count() == 1) return irq.desc.effective_affinity->first();
+    if (lands.count() == 1) return lands.first();
+    return std::nullopt;
+  };
+  for (const auto& irq : snap.irqs) vectors_now.add(effective_of(irq, landing_cpus(irq)), +1);
   Pool pool;
   std::vector<std::tuple<CpuSet, CpuSet, double>> narrowed;  // (landing, new mask, load)
   std::vector<Item> items;
@@ -324,8 +381,9 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
                              fmt::format("{}; its mask covers forbidden CPUs {}: removed them", *stay,
                                          (*d.smp_affinity & forbidden).to_list()),
                              0});
-        base.add(to, load);
-        narrowed.emplace_back(lands, to, load);
+        const CpuSet lands_after = single ? CpuSet{raw(vectors_now.pick(to, effective_of(irq, lands)))} : to;
+        base.add(lands_after, load);
+        narrowed.emplace_back(lands, lands_after, load);
       } else {
         out.held.push_back({d.irq, *stay});
         add_landing(base, irq, load);
@@ -343,6 +401,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     item.irq = &irq;
     item.load = load;
     item.current_cpus = lands;
+    item.effective = effective_of(irq, lands);
     CpuSet node_cpus = targets;
     if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) node_cpus = node->cpus & targets;
     const CpuSet allowed = node_cpus.empty() ? targets : node_cpus;
@@ -350,24 +409,47 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     const bool off_node = policy.numa == NumaPolicy::kStrict && allowed != targets && !lands.empty() &&
                           !lands.is_subset_of(allowed);
     item.mandatory = on_forbidden || on_powersave || off_node;
-    item.candidates = candidates_for(pool, machine, d.level, allowed);
-    if (policy.numa == NumaPolicy::kPrefer && allowed != targets) {
-      // May spill to other nodes; the home node wins ties and anything short
-      // of saturation (see the cost below).
-      for (std::size_t i : candidates_for(pool, machine, d.level, targets)) {
-        if (std::find(item.candidates.begin(), item.candidates.end(), i) == item.candidates.end()) item.candidates.push_back(i);
+    // numa=prefer may spill to other nodes; the home node wins ties and
+    // anything short of saturation (see the cost below).
+    const CpuSet spill = policy.numa == NumaPolicy::kPrefer ? targets : allowed;
+    const CandidateList& home_list = candidates_for(pool, machine, d.level, allowed, top);
+    const CandidateList& list = spill == allowed ? home_list : candidates_for(pool, machine, d.level, spill, top);
+    if (spill != allowed) {
+      // Home candidates first, so ties stay home.
+      std::vector<std::size_t> merged = home_list.indices;
+      for (std::size_t i : list.indices) {
+        if (std::find(merged.begin(), merged.end(), i) == merged.end()) merged.push_back(i);
       }
+      const std::pair<int, std::string> key{static_cast<int>(d.level) + 100, allowed.to_list() + "|" + spill.to_list()};
+      auto [it, fresh] = pool.lists.try_emplace(key);
+      if (fresh) {
+        it->second.indices = std::move(merged);
+        it->second.by_cpu = list.by_cpu;
+      }
+      item.candidates = &it->second.indices;
+      item.by_cpu = &it->second.by_cpu;
+    } else {
+      item.candidates = &list.indices;
+      item.by_cpu = &list.by_cpu;
     }
-    if (item.candidates.empty()) {
+    if (item.candidates->empty()) {
       out.held.push_back({d.irq, "no usable CPU at its level"});
       add_landing(base, irq, load);
       continue;
     }
-    for (std::size_t i : item.candidates) {
+    for (std::size_t i : *item.candidates) {
       if (pool.all[i].cpus == *d.smp_affinity) item.current = i;
     }
     items.push_back(std::move(item));
   }
+
+  // Where an item's load lands when candidate `cand` is written: the whole
+  // mask (spread evenly) unless the machine delivers to one CPU per mask.
+  const auto landing = [&](const Item& item, std::size_t cand, const Vectors& v) -> CpuSet {
+    const CpuSet& mask = pool.all[cand].cpus;
+    if (!single || mask.count() <= 1) return mask;
+    return CpuSet{raw(v.pick(mask, item.effective))};
+  };
 
   // --- Target: longest processing time first onto the cheapest candidate.
   std::vector<std::size_t> order(items.size());
@@ -377,71 +459,110 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     return raw(items[a].irq->desc.irq) < raw(items[b].irq->desc.irq);
   });
   LoadMap target = base;
+  Vectors vectors_target = vectors_now;
   const double eps = 1e-6 * kNsPerS;
-  std::unordered_map<std::uint32_t, CpuSet> siblings;
+  std::vector<CpuSet> siblings(top);
   for (const auto& node : machine.nodes) {
     for (const auto& pkg : node.packages) {
       for (const auto& cache : pkg.caches) {
-        for (const auto& core : cache.cores) core.cpus.for_each([&](CpuId c) { siblings[raw(c)] = core.cpus - CpuSet{raw(c)}; });
+        for (const auto& core : cache.cores) {
+          core.cpus.for_each([&](CpuId c) {
+            if (raw(c) < top) siblings[raw(c)] = core.cpus - CpuSet{raw(c)};
+          });
+        }
       }
     }
   }
-  const auto home = [&](const Item& item) {
+  std::vector<CpuSet> home_of;  // per item
+  home_of.reserve(items.size());
+  for (const Item& item : items) {
     const int node = item.irq->desc.node;
     const topology::NumaNode* n = node >= 0 ? machine.node(node) : nullptr;
-    return n == nullptr ? targets : n->cpus;
-  };
-  const auto cost = [&](const LoadMap& load, const Item& item, std::size_t cand) {
-    const Candidate& c = pool.all[cand];
-    const double share = item.load / static_cast<double>(c.cpus.count());
+    home_of.push_back(n == nullptr ? targets : n->cpus);
+  }
+  // The cost of putting `item` where it lands (`lands`, for candidate mask
+  // `mask`): the hottest CPU it touches, with an SMT term (a single CPU
+  // counts part of its siblings' load, so hot IRQs take distinct cores
+  // first), and numa=prefer's price for leaving home.
+  const auto cost = [&](const LoadMap& load, std::size_t item_index, const CpuSet& mask, const CpuSet& lands) {
+    const Item& item = items[item_index];
+    const double share = item.load / static_cast<double>(lands.count());
     double worst = 0;
-    c.cpus.for_each([&](CpuId cpu) {
+    lands.for_each([&](CpuId cpu) {
       double v = load[cpu] + share;
-      if (c.cpus.count() == 1) {
-        auto it = siblings.find(raw(cpu));
-        if (it != siblings.end()) it->second.for_each([&](CpuId s) { v += policy.smt_sibling_weight * load[s]; });
+      if (lands.count() == 1 && raw(cpu) < top) {
+        siblings[raw(cpu)].for_each([&](CpuId sib) { v += policy.smt_sibling_weight * load[sib]; });
       }
       worst = std::max(worst, v);
     });
-    // numa=prefer: leaving the home node costs as much as a saturated CPU.
-    if (!c.cpus.is_subset_of(home(item))) worst += policy.saturation * kNsPerS;
+    if (!mask.is_subset_of(home_of[item_index])) worst += policy.saturation * kNsPerS;
     return worst;
   };
-  for (std::size_t idx : order) {
+  const auto place_best = [&](std::size_t idx, LoadMap& load, Vectors& vec, bool prefer_current) {
     Item& item = items[idx];
     std::optional<std::size_t> best;
+    CpuSet best_lands;
     double best_cost = 0;
-    for (std::size_t cand : item.candidates) {
-      const double c = cost(target, item, cand);
+    for (std::size_t cand : *item.candidates) {
+      const CpuSet lands = landing(item, cand, vec);
+      const double c = cost(load, idx, pool.all[cand].cpus, lands);
       const bool tie = best && std::abs(c - best_cost) <= eps;
-      if (!best || c < best_cost - eps || (tie && item.current == cand)) {
+      if (!best || c < best_cost - eps || (prefer_current && tie && item.current == cand)) {
         best = cand;
         best_cost = c;
+        best_lands = lands;
       }
     }
     item.target = *best;
-    target.add(pool.all[item.target].cpus, item.load);
-  }
+    item.target_cpus = best_lands;
+    load.add(best_lands, item.load);
+    if (!(best_lands == item.current_cpus) && best_lands.count() == 1) {
+      vec.add(item.effective, -1);
+      vec.add(best_lands.first(), +1);
+    }
+  };
+  for (std::size_t idx : order) place_best(idx, target, vectors_target, true);
 
-  // --- Improve: move single-CPU IRQs off the hottest target CPU while that
-  // lowers it (a few hundred rounds at most).
-  for (int round = 0; round < 512; ++round) {
+  // --- Improve: moves, then swaps, off the hottest target CPU while that
+  // lowers it (bounded rounds). Swaps exchange a single-CPU IRQ on the
+  // hottest CPU with a lighter one elsewhere when no single move helps.
+  std::vector<std::vector<std::size_t>> on_cpu(top);  // single-CPU items per target CPU
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].target_cpus.count() == 1) on_cpu[raw(*items[i].target_cpus.first())].push_back(i);
+  }
+  const auto relocate = [&](std::size_t i, std::size_t cand, const CpuSet& lands) {
+    Item& item = items[i];
+    if (item.target_cpus.count() == 1) {
+      auto& v = on_cpu[raw(*item.target_cpus.first())];
+      v.erase(std::find(v.begin(), v.end(), i));
+    }
+    target.add(item.target_cpus, -item.load);
+    if (item.target_cpus.count() == 1) vectors_target.add(item.target_cpus.first(), -1);
+    if (lands.count() == 1) vectors_target.add(lands.first(), +1);
+    item.target = cand;
+    item.target_cpus = lands;
+    target.add(lands, item.load);
+    if (lands.count() == 1) on_cpu[raw(*lands.first())].push_back(i);
+  };
+  for (int round = 0; round < 1024; ++round) {
     const Ranking rank(target, targets);
     const CpuId hot = rank.hottest();
-    std::optional<std::pair<std::size_t, std::size_t>> best;  // item, candidate
     double best_max = rank.max() - eps;
+    // Single moves.
+    std::optional<std::tuple<std::size_t, std::size_t, CpuSet>> best_move;  // item, candidate, lands
     for (std::size_t i = 0; i < items.size(); ++i) {
       const Item& item = items[i];
-      const CpuSet& at = pool.all[item.target].cpus;
+      const CpuSet& at = item.target_cpus;
       if (!at.contains(hot)) continue;
-      for (std::size_t cand : item.candidates) {
+      for (std::size_t cand : *item.candidates) {
         if (cand == item.target) continue;
-        const CpuSet& to = pool.all[cand].cpus;
-        if (!to.is_subset_of(home(item)) && at.is_subset_of(home(item))) continue;
+        if (!pool.all[cand].cpus.is_subset_of(home_of[i]) && pool.all[item.target].cpus.is_subset_of(home_of[i])) continue;
+        const CpuSet to = landing(item, cand, vectors_target);
         const double share_in = item.load / static_cast<double>(to.count());
         const double share_out = item.load / static_cast<double>(at.count());
-        double m = 0;
-        (at | to).for_each([&](CpuId c) {
+        const CpuSet touched = at | to;
+        double m = rank.max_excluding(touched);
+        touched.for_each([&](CpuId c) {
           double v = target[c];
           if (at.contains(c)) v -= share_out;
           if (to.contains(c)) v += share_in;
@@ -449,15 +570,49 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
         });
         if (m < best_max) {
           best_max = m;
-          best = {{i, cand}};
+          best_move = {i, cand, to};
         }
       }
     }
-    if (!best) break;
-    Item& item = items[best->first];
-    target.add(pool.all[item.target].cpus, -item.load);
-    item.target = best->second;
-    target.add(pool.all[item.target].cpus, item.load);
+    if (best_move) {
+      auto& [i, cand, to] = *best_move;
+      relocate(i, cand, to);
+      continue;
+    }
+    // Swaps: a (on hot) <-> b (on cpu x), both single-CPU, each allowed on
+    // the other's CPU, b lighter than a.
+    std::optional<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t>> best_swap;  // a, cand a, b, cand b
+    for (std::size_t a : on_cpu[raw(hot)]) {
+      const Item& ia = items[a];
+      for (std::size_t ca : *ia.candidates) {
+        const CpuSet& xs = pool.all[ca].cpus;
+        if (xs.count() != 1 || ca == ia.target) continue;
+        const CpuId x = *xs.first();
+        if (!xs.is_subset_of(home_of[a]) && pool.all[ia.target].cpus.is_subset_of(home_of[a])) continue;
+        for (std::size_t b : on_cpu[raw(x)]) {
+          const Item& ib = items[b];
+          if (ib.load >= ia.load - eps || raw(hot) >= ib.by_cpu->size()) continue;
+          const std::int32_t cb = (*ib.by_cpu)[raw(hot)];
+          if (cb < 0) continue;
+          if (!pool.all[static_cast<std::size_t>(cb)].cpus.is_subset_of(home_of[b]) &&
+              pool.all[ib.target].cpus.is_subset_of(home_of[b])) {
+            continue;
+          }
+          const double hot_after = target[hot] - ia.load + ib.load;
+          const double x_after = target[x] - ib.load + ia.load;
+          const double m = std::max({rank.max_excluding(CpuSet{raw(hot), raw(x)}), hot_after, x_after});
+          if (m < best_max) {
+            best_max = m;
+            best_swap = {a, ca, b, static_cast<std::size_t>(cb)};
+          }
+        }
+      }
+    }
+    if (!best_swap) break;
+    auto& [a, ca, b, cb] = *best_swap;
+    const CpuSet to_a = pool.all[ca].cpus, to_b = pool.all[cb].cpus;
+    relocate(a, ca, to_a);
+    relocate(b, cb, to_b);
   }
 
   // --- Is the target worth it? Hottest CPU and spread, now vs target.
@@ -479,6 +634,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // --- Path: from where loads are now towards the target, one move at a
   // time, never raising the hottest CPU (mandatory moves excepted), capped.
   LoadMap path = before;
+  Vectors vectors_path = vectors_now;
   for (const auto& [from, to, load] : narrowed) {  // forced narrowings already decided
     path.add(from, -load);
     path.add(to, load);
@@ -487,24 +643,11 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // lowest (the target assumed the other moves too), heaviest first.
   if (!worth) {
     LoadMap scratch = path;
-    std::vector<std::size_t> forced;
+    Vectors vec = vectors_now;
     for (std::size_t i : order) {
-      if (items[i].mandatory) forced.push_back(i);
-    }
-    for (std::size_t i : forced) {
-      Item& item = items[i];
-      scratch.add(item.current_cpus, -item.load);
-      std::optional<std::size_t> best;
-      double best_cost = 0;
-      for (std::size_t cand : item.candidates) {
-        const double c = cost(scratch, item, cand);
-        if (!best || c < best_cost - eps) {
-          best = cand;
-          best_cost = c;
-        }
-      }
-      item.target = *best;
-      scratch.add(pool.all[item.target].cpus, item.load);
+      if (!items[i].mandatory) continue;
+      scratch.add(items[i].current_cpus, -items[i].load);
+      place_best(i, scratch, vec, false);
     }
   }
   std::vector<std::size_t> pending;
@@ -525,11 +668,15 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     const double floor_sq = static_cast<double>(policy.min_gain_ns) * static_cast<double>(policy.min_gain_ns);
     std::optional<std::size_t> pick;
     Objective pick_obj;
+    CpuSet pick_lands;
     int pick_rank = 3;  // 0 mandatory, 1 relocation, 2 pin
     for (std::size_t k = 0; k < pending.size(); ++k) {
       const Item& item = items[pending[k]];
       const CpuSet& to = pool.all[item.target].cpus;
-      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, to, item.load);
+      // Written now, the mask lands where the kernel puts it given the
+      // writes before it.
+      const CpuSet lands = landing(item, item.target, vectors_path);
+      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, lands, item.load);
       int rank_k = item.mandatory ? 0 : (item.current_cpus.is_subset_of(to) ? 2 : 1);
       if (rank_k == 1 && !(o.max < here.max - eps) && !(here.sumsq - o.sumsq > floor_sq)) continue;  // not worth a write
       if (rank_k == 1 && o.max > here.max + eps) continue;  // would make the hottest CPU hotter
@@ -537,6 +684,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
         pick = k;
         pick_obj = o;
         pick_rank = rank_k;
+        pick_lands = lands;
       }
     }
     if (!pick) break;
@@ -555,16 +703,17 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       reason += fmt::format("; to {}", to.label);
     } else {
       const double from_load = path.max_over(item.current_cpus);
-      const double to_load = path.max_over(to.cpus);
-      const double share = item.load / static_cast<double>(to.cpus.count());
+      const double to_load = path.max_over(pick_lands);
+      const double share = item.load / static_cast<double>(pick_lands.count());
       if (item.current_cpus.is_subset_of(to.cpus)) {
         reason = fmt::format("pinned to {} where it already runs (load {}): the mask {} let it wander", to.label,
                              pct(item.load), d.smp_affinity->to_list());
       } else {
+        const std::string where = pick_lands == to.cpus ? to.label : fmt::format("{} (lands on cpu {})", to.label, pick_lands.to_list());
         reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load),
                              item.current_cpus.to_list(), pct(from_load),
                              pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.current_cpus.count(), 1))),
-                             to.label, pct(to_load), pct(to_load + share));
+                             where, pct(to_load), pct(to_load + share));
         reason += pick_obj.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(pick_obj.max))
                                                 : std::string("; evens the spread");
       }
@@ -572,7 +721,11 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
                          static_cast<std::int64_t>(here.max - pick_obj.max)});
     path.add(item.current_cpus, -item.load);
-    path.add(to.cpus, item.load);
+    path.add(pick_lands, item.load);
+    if (pick_lands.count() == 1 && !(pick_lands == item.current_cpus)) {
+      vectors_path.add(item.effective, -1);
+      vectors_path.add(pick_lands.first(), +1);
+    }
     result.next.irqs[d.irq] = IrqHistory{cycle, true};
     pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*pick));
     ++written;

@@ -178,7 +178,7 @@ core::Result<std::unique_ptr<FakeMachine>> FakeMachine::create(const Scenario& s
     }
     m->irqs_.push_back(std::move(st));
   }
-  for (auto& st : m->irqs_) m->place(*st);
+  for (auto& st : m->irqs_) m->place(*st, /*initial=*/true);
   if (auto r = m->write_static_files(); !r) return r.error();
   if (auto r = m->write_tick_files(); !r) return r.error();
   return m;
@@ -204,13 +204,19 @@ double FakeMachine::noise() {
   return 2.0 * u - 1.0;
 }
 
-// The x86 rule the simulator assumes: one effective CPU per mask, the first
-// online CPU in it. A mask with no CPU online: a managed IRQ is shut down
-// (the kernel stops its queue); any other breaks affinity to every online
-// CPU, as the kernel's migrate_one_irq() does.
-void FakeMachine::place(IrqState& irq) {
+// The x86 vector allocator's rule (arch/x86/kernel/apic/vector.c): one
+// effective CPU per mask. A new mask keeps the IRQ where it is when its
+// current CPU is online and in the mask (assign_vector_locked: "no point in
+// moving"); otherwise the online CPU of the mask with the fewest vectors in
+// use takes it (the matrix allocator's best CPU), lowest id on ties. At
+// creation (`initial`) the scenario's boot state is taken literally: the
+// first online CPU of the initial mask. A mask with no CPU online: a managed
+// IRQ is shut down (the kernel stops its queue); any other breaks affinity to
+// every online CPU, as the kernel's migrate_one_irq() does.
+void FakeMachine::place(IrqState& irq, bool initial) {
   const CpuSet usable = irq.affinity & online_;
   irq.shut_down = false;
+  irq.files_dirty = true;
   if (usable.empty()) {
     if (irq.spec.managed) {
       irq.effective.reset();
@@ -218,10 +224,22 @@ void FakeMachine::place(IrqState& irq) {
       return;
     }
     irq.affinity = online_;
-    irq.files_dirty = true;
   }
-  irq.effective = (irq.affinity & online_).first();
-  irq.files_dirty = true;
+  const CpuSet in_mask = irq.affinity & online_;
+  if (initial) {
+    irq.effective = in_mask.first();
+    return;
+  }
+  if (irq.effective && in_mask.contains(*irq.effective)) return;
+  std::vector<std::uint32_t> vectors(nr_cpu_ids_, 0);
+  for (const auto& other : irqs_) {
+    if (other.get() != &irq && other->present && other->effective) ++vectors[raw(*other->effective)];
+  }
+  std::optional<CpuId> best;
+  in_mask.for_each([&](CpuId c) {
+    if (!best || vectors[raw(c)] < vectors[raw(*best)]) best = c;
+  });
+  irq.effective = best;
 }
 
 void FakeMachine::cpu_offline(CpuId cpu, TickFacts& facts) {
@@ -289,6 +307,7 @@ core::Result<void> FakeMachine::apply_event(const SimEvent& e, TickFacts& facts)
       if (irq->present) break;
       irq->present = true;
       irq->affinity = irq->spec.affinity;
+      irq->effective.reset();  // a new allocation: the allocator picks
       irq->proc_counts.clear();
       place(*irq);
       facts.notes.push_back(fmt::format("irq {} appears ({})", raw(*e.irq), irq->spec.name));

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <fstream>
 #include <map>
 #include <set>
@@ -206,6 +208,107 @@ Result<SimIrq> parse_irq(const toml::table& t, std::size_t index, std::string_vi
   return irq;
 }
 
+// [[queues]]: one device's N queue IRQs in one table, for machines with
+// hundreds of IRQs. Rates follow a Zipf law over the queues (queue of rank k
+// gets a share proportional to 1/(k+1)^zipf of the total), optionally
+// shuffled so the hottest queue is not always queue 0; the cost per
+// interrupt varies by up to +-cost_spread_pct around cost_ns. Both draws come
+// from the raw mt19937_64 stream (seeded by the scenario's seed and the
+// group's index), so every standard library expands a file the same way.
+//   [[queues]]
+//   first = 100                 count = 64           name = "eth0-TxRx-{}"
+//   class = "10gbit-ethernet"   node = 0             rate = 400000
+//   zipf = 1.1  shuffle = true  cost_ns = 2500       cost_spread_pct = 40
+//   initial = "spread"          # or "all" (the default mask: the first CPU)
+Result<std::vector<SimIrq>> parse_queues(const toml::table& t, std::size_t index, std::string_view source,
+                                         std::uint64_t seed, const topology::Machine& machine) {
+  Keys k(t, fmt::format("queues[{}].", index), source);
+  SIM_TRY(first, k.integer("first"));
+  if (!first) return k.error("first", "required (IRQ number of queue 0)");
+  SIM_TRY(count, k.integer("count"));
+  if (!count) return k.error("count", "required (number of queues)");
+  if (*count < 1 || *count > 65536) return k.error("count", "must be within 1..65536");
+  if (*first < 0 || *first + *count > 0xffffff) return k.error("first", fmt::format("{} is out of range", *first));
+  SIM_TRY(name, k.string("name"));
+  const std::string pattern = name.value_or(fmt::format("q{}-{{}}", index));
+  if (pattern.find("{}") == std::string::npos) return k.error("name", "must contain {} (the queue index)");
+  SIM_TRY(cls, k.string("class"));
+  core::IrqClass irq_class = core::IrqClass::kEthernet;
+  if (cls) {
+    auto parsed = core::parse_irq_class(*cls);
+    if (!parsed) return k.error("class", fmt::format("unknown IRQ class \"{}\"", *cls));
+    irq_class = *parsed;
+  }
+  SIM_TRY(node, k.integer("node"));
+  const int node_v = node ? static_cast<int>(*node) : -1;
+  if (node && (node_v < -1 || (node_v >= 0 && machine.node(node_v) == nullptr))) {
+    return k.error("node", fmt::format("node {} is not in the topology", *node));
+  }
+  SIM_TRY(rate, k.number("rate"));
+  if (!rate || *rate < 0) return k.error("rate", "required (total interrupts per second of the queues), >= 0");
+  SIM_TRY(zipf, k.number("zipf"));
+  if (zipf && (*zipf < 0 || *zipf > 10)) return k.error("zipf", "must be within 0..10");
+  SIM_TRY(shuffle, k.boolean("shuffle"));
+  SIM_TRY(cost, k.number("cost_ns"));
+  if (cost && *cost <= 0) return k.error("cost_ns", "must be > 0");
+  SIM_TRY(spread, k.number("cost_spread_pct"));
+  if (spread && (*spread < 0 || *spread >= 100)) return k.error("cost_spread_pct", "must be within 0..100");
+  SIM_TRY(softirq, k.number("softirq_pct"));
+  if (softirq && (*softirq < 0 || *softirq > 100)) return k.error("softirq_pct", "must be within 0..100");
+  SIM_TRY(device, k.string("device"));
+  SIM_TRY(driver, k.string("driver"));
+  SIM_TRY(managed, k.boolean("managed"));
+  SIM_TRY(level, k.string("level"));
+  std::optional<core::BalanceLevel> level_v;
+  if (level) {
+    auto parsed = core::parse_balance_level(*level);
+    if (!parsed) return k.error("level", fmt::format("unknown balance level \"{}\"", *level));
+    level_v = *parsed;
+  }
+  SIM_TRY(initial, k.string("initial"));
+  const std::string initial_v = initial.value_or("all");
+  if (initial_v != "all" && initial_v != "spread") {
+    return k.error("initial", fmt::format("expected \"all\" or \"spread\", found \"{}\"", initial_v));
+  }
+  if (auto r = k.no_unknown_keys(); !r) return r.error();
+
+  const auto n = static_cast<std::size_t>(*count);
+  std::mt19937_64 rng(seed * 1000003ULL + index);
+  const auto unit = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };  // [0, 1)
+  std::vector<std::size_t> rank(n);  // rank[queue]: 0 = hottest
+  for (std::size_t q = 0; q < n; ++q) rank[q] = q;
+  if (shuffle.value_or(false)) {
+    for (std::size_t i = n; i > 1; --i) std::swap(rank[i - 1], rank[static_cast<std::size_t>(unit() * static_cast<double>(i))]);
+  }
+  std::vector<double> weight(n);
+  double total = 0;
+  for (std::size_t r = 0; r < n; ++r) total += weight[r] = 1.0 / std::pow(static_cast<double>(r + 1), zipf.value_or(0));
+  // Initial masks: "spread" puts queue q on the q-th CPU of the device's
+  // node, round robin (what drivers' affinity hints ask for, load-blind).
+  const topology::NumaNode* home = node_v >= 0 ? machine.node(node_v) : nullptr;
+  const std::vector<core::CpuId> local = (home != nullptr ? home->cpus : machine.cpus).to_vector();
+  const std::string dev = device.value_or(fmt::format("0000:{:02x}:00.0", 0xa0 + index));
+  std::vector<SimIrq> out;
+  for (std::size_t q = 0; q < n; ++q) {
+    SimIrq irq;
+    irq.irq = core::irq_number(static_cast<std::uint32_t>(*first + static_cast<std::int64_t>(q)));
+    irq.name = fmt::format(fmt::runtime(pattern), q);
+    irq.irq_class = irq_class;
+    irq.level = level_v;
+    irq.node = node_v;
+    irq.interrupts_per_s = *rate * weight[rank[q]] / total;
+    const double s = spread.value_or(0) / 100.0;
+    irq.cost_ns = cost.value_or(1000) * (1.0 + s * (2.0 * unit() - 1.0));
+    irq.softirq_share = softirq.value_or(0) / 100.0;
+    if (initial_v == "spread") irq.affinity = core::CpuSet{core::raw(local[q % local.size()])};
+    irq.managed = managed.value_or(false);
+    if (core::IrqClass c = irq_class; c != core::IrqClass::kLegacy && c != core::IrqClass::kVirtEvent) irq.device = dev;
+    irq.driver = driver.value_or("");
+    out.push_back(std::move(irq));
+  }
+  return out;
+}
+
 const std::map<std::string, EventKind, std::less<>>& event_kinds() {
   static const std::map<std::string, EventKind, std::less<>> kinds = {
       {"rate", EventKind::kRate},
@@ -392,6 +495,17 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source) 
       return ik.error("node", fmt::format("node {} is not in the topology", irq.node));
     }
     s.irqs.push_back(std::move(irq));
+  }
+  SIM_TRY(queue_tables, tables(k, "queues"));
+  for (std::size_t i = 0; i < queue_tables.size(); ++i) {
+    SIM_TRY(group, parse_queues(*queue_tables[i], i, source, s.seed, *machine));
+    for (SimIrq& irq : group) {
+      if (!declared.insert(core::raw(irq.irq)).second) {
+        return Error{fmt::format("{}: queues[{}]: IRQ {} is declared twice", source, i, core::raw(irq.irq))};
+      }
+      if (irq.affinity.empty()) irq.affinity = all;
+      s.irqs.push_back(std::move(irq));
+    }
   }
   std::sort(s.irqs.begin(), s.irqs.end(), [](const SimIrq& a, const SimIrq& b) { return a.irq < b.irq; });
 

@@ -1,8 +1,9 @@
 // FakeMachine: the simulated kernel behind a fake root. It holds a
 // scenario's state (IRQs, rates, costs, CPUs online) and, tick by tick,
 // counts each IRQ's interrupts on the CPU its last written smp_affinity
-// selects (x86-like: the first online CPU of the mask is the one effective
-// CPU), then writes /proc and /sys files the real readers parse. It also
+// selects (x86's vector allocator: one effective CPU per mask, kept when
+// still in the new mask, else the mask's CPU with the fewest vectors), then
+// writes /proc and /sys files the real readers parse. It also
 // keeps the exact per-(IRQ, CPU) counts and time, for the replay collector.
 #pragma once
 
@@ -98,7 +99,7 @@ class FakeMachine final : public ExactCounters {
   core::Result<void> apply_event(const SimEvent& event, TickFacts& facts);
   core::Result<void> pick_up_affinity(IrqState& irq, TickFacts& facts);
   void cpu_offline(core::CpuId cpu, TickFacts& facts);
-  void place(IrqState& irq);
+  void place(IrqState& irq, bool initial = false);
   [[nodiscard]] double noise();
 
   Scenario scenario_;
