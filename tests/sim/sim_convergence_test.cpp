@@ -211,7 +211,8 @@ TEST(SimConvergence, NumaStrictKeepsQueuesOnTheirNode) {
 // expensive ones). Measured loads get there in one cycle and stay. The
 // /proc estimate splits each CPU's time by interrupt counts, so an expensive
 // IRQ sharing a CPU with chatty ones looks cheap: the balancer, fed that,
-// keeps moving IRQs (every cooldown period) and never gets near 8%.
+// moves the chatty ones first, leaves the expensive ones piled up for
+// cycles, and needs several rounds of guesses (and more writes) to get there.
 TEST(SimConvergence, MeasuredLoadsBeatEstimatesWhenCostPerInterruptVaries) {
   const SimResult& measured = run("cost-varies", "replay");
   expect_settled(measured, 0, 2, 0.07);  // bound 7.5% is not reachable: 8% is optimal
@@ -219,11 +220,14 @@ TEST(SimConvergence, MeasuredLoadsBeatEstimatesWhenCostPerInterruptVaries) {
   EXPECT_EQ(measured.total_writes, measured.ticks[0].writes);
 
   const SimResult& estimated = run("cost-varies", "proc");
-  double best_estimated = 1.0;
-  for (std::size_t t = 1; t < estimated.ticks.size(); ++t) {
-    best_estimated = std::min(best_estimated, estimated.ticks[t].max_load);
+  // The first cycles after the first plan: still far from 8%.
+  for (std::size_t t = 1; t <= 3; ++t) {
+    EXPECT_GT(estimated.ticks[t].max_load, measured.phases[0].final_max * 1.3) << format_table(estimated, true);
   }
-  EXPECT_GT(best_estimated, measured.phases[0].final_max * 1.3) << format_table(estimated, true);
+  ASSERT_TRUE(measured.converged_at);
+  if (estimated.converged_at) {
+    EXPECT_GE(*estimated.converged_at, *measured.converged_at + 3);
+  }
   EXPECT_GT(estimated.total_writes, measured.total_writes);
 }
 

@@ -4,8 +4,10 @@
 // hottest CPU hotter, gated by a minimum gain and capped per cycle.
 //
 // Loads are in ns of CPU time per second of window. An IRQ placed at core
-// level lands on one CPU; at cache or package level its mask is the
-// object's usable CPUs and its load is modelled as spread evenly over them.
+// level lands on one CPU. At cache or package level its mask is the object's
+// usable CPUs; where the machine delivers each IRQ to one CPU of its mask
+// (x86, GICv3: effective_affinity says so) its load lands on the CPU the
+// kernel's vector allocator picks, otherwise it is modelled as spread evenly.
 #include "irqbpfd/balance/balancer.hpp"
 
 #include <fmt/format.h>
@@ -13,9 +15,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
+#include <set>
 #include <tuple>
-#include <unordered_map>
 
 namespace irqbpfd::balance {
 namespace {
@@ -32,41 +35,98 @@ class LoadMap {
   explicit LoadMap(std::size_t cpus) : load_(cpus, 0.0) {}
   double& operator[](CpuId c) { return load_[raw(c)]; }
   double operator[](CpuId c) const { return load_[raw(c)]; }
+  void add(CpuId c, double ns) { load_[raw(c)] += ns; }
   void add(const CpuSet& set, double ns) {
     const double share = ns / static_cast<double>(std::max<std::size_t>(set.count(), 1));
     set.for_each([&](CpuId c) { load_[raw(c)] += share; });
   }
-  [[nodiscard]] double max_over(const CpuSet& cpus) const {
-    double m = 0;
-    cpus.for_each([&](CpuId c) { m = std::max(m, load_[raw(c)]); });
-    return m;
-  }
-  [[nodiscard]] double sumsq_over(const CpuSet& cpus) const {
-    double s = 0;
-    cpus.for_each([&](CpuId c) { s += load_[raw(c)] * load_[raw(c)]; });
-    return s;
-  }
+  [[nodiscard]] std::size_t size() const { return load_.size(); }
 
  private:
   std::vector<double> load_;
 };
 
+// Per-CPU loads with the member CPUs kept in load order, so the hottest CPU,
+// and the hottest outside one or two CPUs, cost no scan; the sum of squares
+// over the members is kept as loads change.
+class LoadIndex {
+ public:
+  LoadIndex(const LoadMap& load, const CpuSet& members) : load_(load), member_(load.size(), 0) {
+    members.for_each([&](CpuId c) {
+      member_[raw(c)] = 1;
+      order_.insert({load_[c], raw(c)});
+      sumsq_ += load_[c] * load_[c];
+    });
+  }
+  double operator[](CpuId c) const { return load_[c]; }
+  [[nodiscard]] const LoadMap& loads() const { return load_; }
+  void add(CpuId c, double ns) {
+    if (member_[raw(c)] != 0) {
+      order_.erase({load_[c], raw(c)});
+      sumsq_ += (load_[c] + ns) * (load_[c] + ns) - load_[c] * load_[c];
+      order_.insert({load_[c] + ns, raw(c)});
+    }
+    load_[c] += ns;
+  }
+  void add(const CpuSet& set, double ns) {
+    const double share = ns / static_cast<double>(std::max<std::size_t>(set.count(), 1));
+    set.for_each([&](CpuId c) { add(c, share); });
+  }
+  [[nodiscard]] double max() const { return order_.empty() ? 0 : order_.begin()->first; }
+  [[nodiscard]] CpuId hottest() const { return core::cpu_id(order_.begin()->second); }
+  [[nodiscard]] double max_excluding(CpuId a, CpuId b) const {
+    for (const auto& [l, c] : order_) {
+      if (c != raw(a) && c != raw(b)) return l;
+    }
+    return 0;
+  }
+  [[nodiscard]] double max_excluding(const CpuSet& skip) const {
+    for (const auto& [l, c] : order_) {
+      if (!skip.contains(core::cpu_id(c))) return l;
+    }
+    return 0;
+  }
+  [[nodiscard]] double sumsq() const { return sumsq_; }
+
+ private:
+  // Hottest first; equal loads: the lowest CPU first.
+  struct Hotter {
+    bool operator()(const std::pair<double, std::uint32_t>& a, const std::pair<double, std::uint32_t>& b) const {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    }
+  };
+  LoadMap load_;
+  std::vector<char> member_;
+  std::set<std::pair<double, std::uint32_t>, Hotter> order_;
+  double sumsq_ = 0;
+};
+
 struct Candidate {
-  CpuSet cpus;        // the mask to write
-  std::string label;  // "cpu3", "L3 #1", "package 0"
+  CpuSet cpus;                 // the mask to write
+  std::string label;           // "cpu3", "cache #1", "package 0"
+  std::optional<CpuId> single; // its one CPU, when it has one
+  int node = -1;               // the NUMA node holding all of it, -1 when it spans nodes
+};
+
+// Where a mask's load lands: on one CPU, or spread over a candidate's mask.
+struct Landing {
+  std::optional<CpuId> cpu;
+  std::size_t spread = 0;  // candidate index, when !cpu
 };
 
 struct Item {
   const model::IrqSnapshot* irq = nullptr;
-  double load = 0;             // ns per s
-  CpuSet current_cpus;         // where its load lands now (per_cpu counts)
-  std::optional<CpuId> effective;       // the one CPU the kernel delivers it to now (single-target machines)
+  double load = 0;                                     // ns per s
+  CpuSet current_cpus;                                 // where its interrupts land now
+  std::vector<std::pair<CpuId, double>> now;           // its load per CPU now (by count share)
+  std::optional<CpuId> effective;                      // the one CPU the kernel delivers it to now
+  int home = -1;                                       // its device's NUMA node, -1: anywhere
   const std::vector<std::size_t>* candidates = nullptr;  // indices into the candidate pool
   const std::vector<std::int32_t>* by_cpu = nullptr;     // CPU id -> its single-CPU candidate, or -1
-  std::optional<std::size_t> current;   // candidate it already is on, if any
+  std::optional<std::size_t> current;                  // candidate it already is on, if any
   std::size_t target = 0;
-  CpuSet target_cpus;          // where its load lands once the target mask is written
-  bool mandatory = false;      // sits on a forbidden CPU: must move
+  Landing lands;                                       // where it lands once the target is written
+  bool mandatory = false;                              // sits on a forbidden CPU or off its node: must move
 };
 
 std::string pct(double ns_per_s) { return fmt::format("{:.1f}%", 100.0 * ns_per_s / kNsPerS); }
@@ -86,15 +146,36 @@ std::optional<std::string> ban_reason(const core::IrqDesc& d, const Policy& poli
   return std::nullopt;
 }
 
-// Where an IRQ's interrupts landed in the window (CPUs with any count), or
-// its effective/smp affinity when it was idle.
-CpuSet landing_cpus(const model::IrqSnapshot& irq) {
-  CpuSet out;
-  for (const auto& pc : irq.per_cpu) {
-    if (pc.count > 0) out.insert(pc.cpu);
+// Where an IRQ's interrupts landed in the window and how its load split
+// over those CPUs (by interrupt count); an idle IRQ lands where its
+// effective (else smp) affinity says, its (zero) load spread there.
+struct Now {
+  CpuSet cpus;
+  std::vector<std::pair<CpuId, double>> load;  // ns per s per CPU
+};
+Now where_now(const model::IrqSnapshot& irq, double load) {
+  Now out;
+  const auto visit = [&](auto&& f) {
+    if (!irq.active.empty()) {
+      for (std::uint32_t i : irq.active) f(irq.per_cpu[i]);
+    } else {
+      for (const auto& pc : irq.per_cpu) f(pc);
+    }
+  };
+  double counted = 0;
+  visit([&](const model::IrqCpuCount& pc) { counted += static_cast<double>(pc.count); });
+  if (counted > 0) {
+    visit([&](const model::IrqCpuCount& pc) {
+      if (pc.count == 0) return;
+      out.cpus.insert(pc.cpu);
+      out.load.emplace_back(pc.cpu, load * static_cast<double>(pc.count) / counted);
+    });
+    return out;
   }
-  if (out.empty() && irq.desc.effective_affinity) out = *irq.desc.effective_affinity;
-  if (out.empty() && irq.desc.smp_affinity) out = *irq.desc.smp_affinity;
+  if (irq.desc.effective_affinity) out.cpus = *irq.desc.effective_affinity;
+  if (out.cpus.empty() && irq.desc.smp_affinity) out.cpus = *irq.desc.smp_affinity;
+  const double share = load / static_cast<double>(std::max<std::size_t>(out.cpus.count(), 1));
+  out.cpus.for_each([&](CpuId c) { out.load.emplace_back(c, share); });
   return out;
 }
 
@@ -106,33 +187,42 @@ double load_of(const model::IrqSnapshot& irq, double window_s) {
   return static_cast<double>(irq.count) * 1000.0 / w;
 }
 
-// Candidate targets for each level, within `usable`. Lists are cached per
+// Candidate targets for each level, within `allowed`. Lists are cached per
 // (level, allowed CPUs), so the IRQs of one device share one list (and its
 // CPU -> single-CPU candidate index, for swaps); std::map keeps them put.
 struct CandidateList {
   std::vector<std::size_t> indices;
   std::vector<std::int32_t> by_cpu;  // CPU id -> index of its single-CPU candidate, -1 none
 };
+// A list's key: (level, home node or -1, 0 for the node's CPUs / 1 for the
+// merged home-then-anywhere list of numa=prefer); within one plan the
+// allowed CPUs follow from it.
+using ListKey = std::tuple<int, int, int>;
 struct Pool {
   std::vector<Candidate> all;
-  std::map<std::pair<int, std::string>, CandidateList> lists;  // (level, allowed list) -> candidates
+  std::map<ListKey, CandidateList> lists;
 };
 
 const CandidateList& candidates_for(Pool& pool, const topology::Machine& m, core::BalanceLevel level,
-                                    const CpuSet& allowed, std::uint32_t top) {
-  const std::pair<int, std::string> key{static_cast<int>(level), allowed.to_list()};
+                                    const CpuSet& allowed, std::uint32_t top, const ListKey& key) {
   if (auto it = pool.lists.find(key); it != pool.lists.end()) return it->second;
   CandidateList list;
   list.by_cpu.assign(top, -1);
   std::vector<std::size_t>& out = list.indices;
   const auto add = [&](const CpuSet& cpus, std::string label) {
-    const CpuSet usable = cpus & allowed;
-    if (usable.empty()) return;
-    if (usable.count() == 1 && raw(*usable.first()) < top) {
-      list.by_cpu[raw(*usable.first())] = static_cast<std::int32_t>(pool.all.size());
+    Candidate c;
+    c.cpus = cpus & allowed;
+    if (c.cpus.empty()) return;
+    c.label = std::move(label);
+    if (c.cpus.count() == 1) {
+      c.single = c.cpus.first();
+      if (raw(*c.single) < top) list.by_cpu[raw(*c.single)] = static_cast<std::int32_t>(pool.all.size());
+    }
+    for (const auto& node : m.nodes) {
+      if (c.cpus.is_subset_of(node.cpus)) c.node = node.os_index;
     }
     out.push_back(pool.all.size());
-    pool.all.push_back({usable, std::move(label)});
+    pool.all.push_back(std::move(c));
   };
   for (const auto& node : m.nodes) {
     for (const auto& pkg : node.packages) {
@@ -177,6 +267,11 @@ class Vectors {
   void add(std::optional<CpuId> c, int d) {
     if (c && raw(*c) < n_.size()) n_[raw(*c)] = static_cast<std::uint32_t>(static_cast<int>(n_[raw(*c)]) + d);
   }
+  void move(std::optional<CpuId> from, std::optional<CpuId> to) {
+    if (from == to) return;
+    add(from, -1);
+    add(to, +1);
+  }
   // The x86 vector allocator's choice for a new mask (arch/x86/kernel/apic/
   // vector.c): the current CPU when it is in the mask ("no point in
   // moving"), else the mask's CPU with the fewest vectors, lowest id on ties.
@@ -192,6 +287,64 @@ class Vectors {
  private:
   [[nodiscard]] std::uint32_t count(CpuId c) const { return raw(c) < n_.size() ? n_[raw(c)] : 0; }
   std::vector<std::uint32_t> n_;
+};
+
+// For candidate lists made only of single CPUs: the CPU with the lowest
+// placement key, L[c] + w * (siblings' load), without a scan. The key is the
+// same in every list; each list keeps its CPUs ordered by it.
+class CoolIndex {
+ public:
+  CoolIndex(const LoadMap& load, const std::vector<std::vector<CpuId>>& siblings, double w)
+      : load_(load), siblings_(siblings), w_(w), key_(load.size(), 0), lists_of_(load.size()) {
+    for (std::size_t c = 0; c < load.size(); ++c) key_[c] = compute(core::cpu_id(static_cast<std::uint32_t>(c)));
+  }
+  // Registers a list of CPUs; returns its id.
+  std::size_t add_list(const std::vector<CpuId>& cpus) {
+    sets_.emplace_back();
+    for (CpuId c : cpus) {
+      sets_.back().insert({key_[raw(c)], raw(c)});
+      lists_of_[raw(c)].push_back(sets_.size() - 1);
+    }
+    return sets_.size() - 1;
+  }
+  // The coolest CPU of a list and its key (lowest CPU id on equal keys).
+  [[nodiscard]] std::pair<double, CpuId> best(std::size_t list) const {
+    const auto& [k, c] = *sets_[list].begin();
+    return {k, core::cpu_id(c)};
+  }
+  [[nodiscard]] double key(CpuId c) const { return key_[raw(c)]; }
+  // c's load changed: its key and its siblings' keys move.
+  void changed(CpuId c) {
+    refresh(c);
+    for (CpuId s : siblings_[raw(c)]) refresh(s);
+  }
+
+ private:
+  [[nodiscard]] double compute(CpuId c) const {
+    double k = load_[c];
+    for (CpuId s : siblings_[raw(c)]) k += w_ * load_[s];
+    return k;
+  }
+  void refresh(CpuId c) {
+    const double k = compute(c);
+    if (k == key_[raw(c)]) return;
+    for (std::size_t l : lists_of_[raw(c)]) {
+      sets_[l].erase({key_[raw(c)], raw(c)});
+      sets_[l].insert({k, raw(c)});
+    }
+    key_[raw(c)] = k;
+  }
+  const LoadMap& load_;
+  const std::vector<std::vector<CpuId>>& siblings_;
+  double w_;
+  std::vector<double> key_;
+  std::vector<std::vector<std::size_t>> lists_of_;
+  std::vector<std::set<std::pair<double, std::uint32_t>>> sets_;
+};
+
+struct Objective {
+  double max = 0;
+  double sumsq = 0;
 };
 
 }  // namespace
@@ -210,63 +363,6 @@ core::Result<core::CpuSet> banned_cpus_from_env(const char* mask, const char* li
   }
   return out;
 }
-
-namespace {
-
-// Loads of online CPUs, hottest first, to find the maximum outside a set of
-// CPUs without a full scan.
-class Ranking {
- public:
-  Ranking(const LoadMap& load, const CpuSet& cpus) {
-    cpus.for_each([&](CpuId c) { order_.push_back({load[c], c}); });
-    std::sort(order_.begin(), order_.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : raw(a.second) < raw(b.second);
-    });
-  }
-  [[nodiscard]] double max_excluding(const CpuSet& skip) const {
-    for (const auto& [l, c] : order_) {
-      if (!skip.contains(c)) return l;
-    }
-    return 0;
-  }
-  [[nodiscard]] double max() const { return order_.empty() ? 0 : order_.front().first; }
-  [[nodiscard]] CpuId hottest() const { return order_.front().second; }
-
- private:
-  std::vector<std::pair<double, CpuId>> order_;
-};
-
-struct Objective {
-  double max = 0;
-  double sumsq = 0;
-};
-
-bool better(const Objective& a, const Objective& b, double eps) {
-  if (a.max < b.max - eps) return true;
-  if (a.max > b.max + eps) return false;
-  return a.sumsq < b.sumsq - eps * eps;
-}
-
-// Loads after moving `load` from `from` to `to` (each spread evenly).
-Objective objective_after(const LoadMap& load, const Ranking& rank, double sumsq, const CpuSet& from,
-                          const CpuSet& to, double amount) {
-  const CpuSet touched = from | to;
-  Objective o;
-  o.max = rank.max_excluding(touched);
-  o.sumsq = sumsq;
-  const double out_share = amount / static_cast<double>(std::max<std::size_t>(from.count(), 1));
-  const double in_share = amount / static_cast<double>(std::max<std::size_t>(to.count(), 1));
-  touched.for_each([&](CpuId c) {
-    double v = load[c];
-    if (from.contains(c)) v -= out_share;
-    if (to.contains(c)) v += in_share;
-    o.sumsq += v * v - load[c] * load[c];
-    o.max = std::max(o.max, v);
-  });
-  return o;
-}
-
-}  // namespace
 
 PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& policy) {
   PlanResult result;
@@ -298,15 +394,13 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     }
   }
   LoadMap base = before;  // background + whatever does not move this cycle
-  const auto add_landing = [](LoadMap& map, const model::IrqSnapshot& irq, double load) {
-    double counted = 0;
-    for (const auto& pc : irq.per_cpu) counted += static_cast<double>(pc.count);
-    if (counted == 0) return;
-    for (const auto& pc : irq.per_cpu) {
-      if (pc.count > 0) map[pc.cpu] += load * static_cast<double>(pc.count) / counted;
-    }
+  std::vector<Now> now_of;  // per snapshot IRQ
+  now_of.reserve(snap.irqs.size());
+  for (const auto& irq : snap.irqs) now_of.push_back(where_now(irq, load_of(irq, snap.window_s)));
+  const auto add_landing = [&](LoadMap& map, std::size_t k) {
+    for (const auto& [c, l] : now_of[k].load) map[c] += l;
   };
-  for (const auto& irq : snap.irqs) add_landing(before, irq, load_of(irq, snap.window_s));
+  for (std::size_t k = 0; k < snap.irqs.size(); ++k) add_landing(before, k);
 
   // --- Powersave: with few loaded CPUs, drain one so it can sleep; leave
   // powersave as soon as any CPU is over-loaded.
@@ -349,14 +443,15 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     if (lands.count() == 1) return lands.first();
     return std::nullopt;
   };
-  for (const auto& irq : snap.irqs) vectors_now.add(effective_of(irq, landing_cpus(irq)), +1);
+  for (std::size_t k = 0; k < snap.irqs.size(); ++k) vectors_now.add(effective_of(snap.irqs[k], now_of[k].cpus), +1);
   Pool pool;
-  std::vector<std::tuple<CpuSet, CpuSet, double>> narrowed;  // (landing, new mask, load)
+  std::vector<std::tuple<CpuSet, CpuSet, double>> narrowed;  // (landing, where it lands after, load)
   std::vector<Item> items;
-  for (const auto& irq : snap.irqs) {
+  for (std::size_t k = 0; k < snap.irqs.size(); ++k) {
+    const model::IrqSnapshot& irq = snap.irqs[k];
     const auto& d = irq.desc;
     const double load = load_of(irq, snap.window_s);
-    const CpuSet lands = landing_cpus(irq);
+    const CpuSet& lands = now_of[k].cpus;
     std::optional<std::string> hold;
     if (d.managed.value_or(false)) {
       hold = "kernel-managed";
@@ -365,7 +460,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     }
     if (hold) {
       out.held.push_back({d.irq, *hold});
-      add_landing(base, irq, load);
+      add_landing(base, k);
       continue;
     }
     const bool on_forbidden = d.smp_affinity->intersects(forbidden);
@@ -386,7 +481,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
         narrowed.emplace_back(lands, lands_after, load);
       } else {
         out.held.push_back({d.irq, *stay});
-        add_landing(base, irq, load);
+        add_landing(base, k);
       }
       continue;
     }
@@ -394,16 +489,20 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     if (hist != state.irqs.end() && hist->second.ever_moved && cycle < hist->second.last_moved_cycle + policy.cooldown_cycles &&
         !on_forbidden && !on_powersave) {
       out.held.push_back({d.irq, fmt::format("cooldown until cycle {}", hist->second.last_moved_cycle + policy.cooldown_cycles)});
-      add_landing(base, irq, load);
+      add_landing(base, k);
       continue;
     }
     Item item;
     item.irq = &irq;
     item.load = load;
     item.current_cpus = lands;
+    item.now = now_of[k].load;
     item.effective = effective_of(irq, lands);
     CpuSet node_cpus = targets;
-    if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) node_cpus = node->cpus & targets;
+    if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) {
+      node_cpus = node->cpus & targets;
+      item.home = node->os_index;
+    }
     const CpuSet allowed = node_cpus.empty() ? targets : node_cpus;
     // numa=strict: running outside the device's node is wrong whatever the load.
     const bool off_node = policy.numa == NumaPolicy::kStrict && allowed != targets && !lands.empty() &&
@@ -412,29 +511,31 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     // numa=prefer may spill to other nodes; the home node wins ties and
     // anything short of saturation (see the cost below).
     const CpuSet spill = policy.numa == NumaPolicy::kPrefer ? targets : allowed;
-    const CandidateList& home_list = candidates_for(pool, machine, d.level, allowed, top);
-    const CandidateList& list = spill == allowed ? home_list : candidates_for(pool, machine, d.level, spill, top);
+    const int level = static_cast<int>(d.level);
+    const int home_key = allowed == targets ? -1 : item.home;
+    const CandidateList& home_list = candidates_for(pool, machine, d.level, allowed, top, {level, home_key, 0});
     if (spill != allowed) {
-      // Home candidates first, so ties stay home.
-      std::vector<std::size_t> merged = home_list.indices;
-      for (std::size_t i : list.indices) {
-        if (std::find(merged.begin(), merged.end(), i) == merged.end()) merged.push_back(i);
-      }
-      const std::pair<int, std::string> key{static_cast<int>(d.level) + 100, allowed.to_list() + "|" + spill.to_list()};
-      auto [it, fresh] = pool.lists.try_emplace(key);
+      const CandidateList& list = candidates_for(pool, machine, d.level, spill, top, {level, -1, 0});
+      auto [it, fresh] = pool.lists.try_emplace(ListKey{level, home_key, 1});
       if (fresh) {
-        it->second.indices = std::move(merged);
+        // Home candidates first, so ties stay home.
+        it->second.indices = home_list.indices;
+        for (std::size_t i : list.indices) {
+          if (std::find(it->second.indices.begin(), it->second.indices.end(), i) == it->second.indices.end()) {
+            it->second.indices.push_back(i);
+          }
+        }
         it->second.by_cpu = list.by_cpu;
       }
       item.candidates = &it->second.indices;
       item.by_cpu = &it->second.by_cpu;
     } else {
-      item.candidates = &list.indices;
-      item.by_cpu = &list.by_cpu;
+      item.candidates = &home_list.indices;
+      item.by_cpu = &home_list.by_cpu;
     }
     if (item.candidates->empty()) {
       out.held.push_back({d.irq, "no usable CPU at its level"});
-      add_landing(base, irq, load);
+      add_landing(base, k);
       continue;
     }
     for (std::size_t i : *item.candidates) {
@@ -443,13 +544,25 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     items.push_back(std::move(item));
   }
 
-  // Where an item's load lands when candidate `cand` is written: the whole
-  // mask (spread evenly) unless the machine delivers to one CPU per mask.
-  const auto landing = [&](const Item& item, std::size_t cand, const Vectors& v) -> CpuSet {
-    const CpuSet& mask = pool.all[cand].cpus;
-    if (!single || mask.count() <= 1) return mask;
-    return CpuSet{raw(v.pick(mask, item.effective))};
+  // Where an item's load lands when candidate `cand` is written: its one CPU,
+  // the CPU the kernel picks on a single-target machine, or spread evenly.
+  const auto landing = [&](const Item& item, std::size_t cand, const Vectors& v) -> Landing {
+    const Candidate& c = pool.all[cand];
+    if (c.single) return {c.single, cand};
+    if (single) return {v.pick(c.cpus, item.effective), cand};
+    return {std::nullopt, cand};
   };
+  const auto in_home = [&](const Item& item, std::size_t cand) {
+    return item.home < 0 || pool.all[cand].node == item.home;
+  };
+  const auto add_load = [&](auto& load, const Landing& l, double ns) {
+    if (l.cpu) {
+      load.add(*l.cpu, ns);
+    } else {
+      load.add(pool.all[l.spread].cpus, ns);
+    }
+  };
+  const auto lands_set = [&](const Landing& l) { return l.cpu ? CpuSet{raw(*l.cpu)} : pool.all[l.spread].cpus; };
 
   // --- Target: longest processing time first onto the cheapest candidate.
   std::vector<std::size_t> order(items.size());
@@ -458,162 +571,344 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     if (items[a].load != items[b].load) return items[a].load > items[b].load;
     return raw(items[a].irq->desc.irq) < raw(items[b].irq->desc.irq);
   });
-  LoadMap target = base;
-  Vectors vectors_target = vectors_now;
   const double eps = 1e-6 * kNsPerS;
-  std::vector<CpuSet> siblings(top);
+  std::vector<std::vector<CpuId>> siblings(top);
   for (const auto& node : machine.nodes) {
     for (const auto& pkg : node.packages) {
       for (const auto& cache : pkg.caches) {
         for (const auto& core : cache.cores) {
           core.cpus.for_each([&](CpuId c) {
-            if (raw(c) < top) siblings[raw(c)] = core.cpus - CpuSet{raw(c)};
+            if (raw(c) >= top) return;
+            core.cpus.for_each([&](CpuId s) {
+              if (s != c && raw(s) < top) siblings[raw(c)].push_back(s);
+            });
           });
         }
       }
     }
   }
-  std::vector<CpuSet> home_of;  // per item
-  home_of.reserve(items.size());
-  for (const Item& item : items) {
-    const int node = item.irq->desc.node;
-    const topology::NumaNode* n = node >= 0 ? machine.node(node) : nullptr;
-    home_of.push_back(n == nullptr ? targets : n->cpus);
-  }
-  // The cost of putting `item` where it lands (`lands`, for candidate mask
-  // `mask`): the hottest CPU it touches, with an SMT term (a single CPU
-  // counts part of its siblings' load, so hot IRQs take distinct cores
-  // first), and numa=prefer's price for leaving home.
-  const auto cost = [&](const LoadMap& load, std::size_t item_index, const CpuSet& mask, const CpuSet& lands) {
-    const Item& item = items[item_index];
-    const double share = item.load / static_cast<double>(lands.count());
+  // The cost of putting `item` where `l` lands for candidate `cand`: the
+  // hottest CPU it touches, with an SMT term (a single CPU counts part of its
+  // siblings' load, so hot IRQs take distinct cores first), and numa=prefer's
+  // price for leaving home.
+  const auto cost = [&](const LoadMap& load, const Item& item, std::size_t cand, const Landing& l) {
     double worst = 0;
-    lands.for_each([&](CpuId cpu) {
-      double v = load[cpu] + share;
-      if (lands.count() == 1 && raw(cpu) < top) {
-        siblings[raw(cpu)].for_each([&](CpuId sib) { v += policy.smt_sibling_weight * load[sib]; });
-      }
-      worst = std::max(worst, v);
-    });
-    if (!mask.is_subset_of(home_of[item_index])) worst += policy.saturation * kNsPerS;
+    if (l.cpu) {
+      worst = load[*l.cpu] + item.load;
+      for (CpuId s : siblings[raw(*l.cpu)]) worst += policy.smt_sibling_weight * load[s];
+    } else {
+      const CpuSet& cpus = pool.all[l.spread].cpus;
+      const double share = item.load / static_cast<double>(cpus.count());
+      cpus.for_each([&](CpuId c) { worst = std::max(worst, load[c] + share); });
+    }
+    if (!in_home(item, cand)) worst += policy.saturation * kNsPerS;
     return worst;
   };
-  const auto place_best = [&](std::size_t idx, LoadMap& load, Vectors& vec, bool prefer_current) {
-    Item& item = items[idx];
+  // Where each item goes in one candidate placement, and the loads it makes.
+  struct Assignment {
+    std::vector<std::size_t> target;  // per item: candidate index
+    std::vector<Landing> lands;       // per item
+    LoadIndex load;
+    Vectors vectors;
+    std::vector<std::vector<std::size_t>> on_cpu;  // items landing on one CPU, per CPU
+    std::vector<std::size_t> spread_items;         // items spread over a mask
+  };
+  // Items whose candidates are single CPUs of one plain list can use a
+  // CoolIndex: (list pointer -> CPUs) for the lists that qualify.
+  std::map<const std::vector<std::size_t>*, std::vector<CpuId>> single_lists;
+  for (const Item& item : items) {
+    if (single_lists.count(item.candidates) != 0) continue;
+    std::vector<CpuId> cpus;
+    bool all_single = true;
+    for (std::size_t cand : *item.candidates) {
+      if (!pool.all[cand].single) {
+        all_single = false;
+        break;
+      }
+      cpus.push_back(*pool.all[cand].single);
+    }
+    // numa=prefer lists mix nodes and price leaving home: scanned instead.
+    bool one_node = true;
+    for (std::size_t cand : *item.candidates) one_node = one_node && in_home(item, cand);
+    if (all_single && one_node) single_lists.emplace(item.candidates, std::move(cpus));
+  }
+  struct Cool {
+    CoolIndex index;
+    std::map<const std::vector<std::size_t>*, std::size_t> ids;
+  };
+  const auto make_cool = [&](const LoadMap& load) {
+    auto c = std::make_unique<Cool>(Cool{CoolIndex(load, siblings, policy.smt_sibling_weight), {}});
+    for (const auto& [list, cpus] : single_lists) c->ids[list] = c->index.add_list(cpus);
+    return c;
+  };
+  const auto place_best = [&](std::size_t idx, LoadMap& load, Vectors& vec, bool prefer_current,
+                              std::vector<std::size_t>& target_of, std::vector<Landing>& lands_of,
+                              Cool* cool = nullptr) {
+    const Item& item = items[idx];
+    if (cool != nullptr) {
+      if (auto it = cool->ids.find(item.candidates); it != cool->ids.end()) {
+        auto [key, cpu] = cool->index.best(it->second);
+        if (prefer_current && item.current && pool.all[*item.current].single &&
+            cool->index.key(*pool.all[*item.current].single) <= key + eps) {
+          cpu = *pool.all[*item.current].single;
+        }
+        const auto cand = static_cast<std::size_t>((*item.by_cpu)[raw(cpu)]);
+        target_of[idx] = cand;
+        lands_of[idx] = Landing{cpu, cand};
+        load.add(cpu, item.load);
+        cool->index.changed(cpu);
+        vec.move(item.effective, cpu);
+        return;
+      }
+    }
     std::optional<std::size_t> best;
-    CpuSet best_lands;
+    Landing best_lands;
     double best_cost = 0;
     for (std::size_t cand : *item.candidates) {
-      const CpuSet lands = landing(item, cand, vec);
-      const double c = cost(load, idx, pool.all[cand].cpus, lands);
+      const Landing l = landing(item, cand, vec);
+      const double c = cost(load, item, cand, l);
       const bool tie = best && std::abs(c - best_cost) <= eps;
       if (!best || c < best_cost - eps || (prefer_current && tie && item.current == cand)) {
         best = cand;
         best_cost = c;
-        best_lands = lands;
+        best_lands = l;
       }
     }
-    item.target = *best;
-    item.target_cpus = best_lands;
-    load.add(best_lands, item.load);
-    if (!(best_lands == item.current_cpus) && best_lands.count() == 1) {
-      vec.add(item.effective, -1);
-      vec.add(best_lands.first(), +1);
+    target_of[idx] = *best;
+    lands_of[idx] = best_lands;
+    add_load(load, best_lands, item.load);
+    if (cool != nullptr) {
+      if (best_lands.cpu) {
+        cool->index.changed(*best_lands.cpu);
+      } else {
+        pool.all[best_lands.spread].cpus.for_each([&](CpuId c) { cool->index.changed(c); });
+      }
     }
+    if (best_lands.cpu) vec.move(item.effective, best_lands.cpu);
   };
-  for (std::size_t idx : order) place_best(idx, target, vectors_target, true);
-
-  // --- Improve: moves, then swaps, off the hottest target CPU while that
-  // lowers it (bounded rounds). Swaps exchange a single-CPU IRQ on the
-  // hottest CPU with a lighter one elsewhere when no single move helps.
-  std::vector<std::vector<std::size_t>> on_cpu(top);  // single-CPU items per target CPU
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (items[i].target_cpus.count() == 1) on_cpu[raw(*items[i].target_cpus.first())].push_back(i);
-  }
-  const auto relocate = [&](std::size_t i, std::size_t cand, const CpuSet& lands) {
-    Item& item = items[i];
-    if (item.target_cpus.count() == 1) {
-      auto& v = on_cpu[raw(*item.target_cpus.first())];
-      v.erase(std::find(v.begin(), v.end(), i));
-    }
-    target.add(item.target_cpus, -item.load);
-    if (item.target_cpus.count() == 1) vectors_target.add(item.target_cpus.first(), -1);
-    if (lands.count() == 1) vectors_target.add(lands.first(), +1);
-    item.target = cand;
-    item.target_cpus = lands;
-    target.add(lands, item.load);
-    if (lands.count() == 1) on_cpu[raw(*lands.first())].push_back(i);
-  };
-  for (int round = 0; round < 1024; ++round) {
-    const Ranking rank(target, targets);
-    const CpuId hot = rank.hottest();
-    double best_max = rank.max() - eps;
-    // Single moves.
-    std::optional<std::tuple<std::size_t, std::size_t, CpuSet>> best_move;  // item, candidate, lands
+  const auto assemble = [&](LoadMap loads, Vectors vec, std::vector<std::size_t> target_of, std::vector<Landing> lands_of) {
+    Assignment a{std::move(target_of), std::move(lands_of), LoadIndex(loads, targets), std::move(vec),
+                 std::vector<std::vector<std::size_t>>(top), {}};
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const Item& item = items[i];
-      const CpuSet& at = item.target_cpus;
-      if (!at.contains(hot)) continue;
-      for (std::size_t cand : *item.candidates) {
-        if (cand == item.target) continue;
-        if (!pool.all[cand].cpus.is_subset_of(home_of[i]) && pool.all[item.target].cpus.is_subset_of(home_of[i])) continue;
-        const CpuSet to = landing(item, cand, vectors_target);
-        const double share_in = item.load / static_cast<double>(to.count());
-        const double share_out = item.load / static_cast<double>(at.count());
-        const CpuSet touched = at | to;
-        double m = rank.max_excluding(touched);
-        touched.for_each([&](CpuId c) {
-          double v = target[c];
-          if (at.contains(c)) v -= share_out;
-          if (to.contains(c)) v += share_in;
-          m = std::max(m, v);
-        });
-        if (m < best_max) {
-          best_max = m;
-          best_move = {i, cand, to};
-        }
+      if (a.lands[i].cpu) {
+        a.on_cpu[raw(*a.lands[i].cpu)].push_back(i);
+      } else {
+        a.spread_items.push_back(i);
       }
     }
-    if (best_move) {
-      auto& [i, cand, to] = *best_move;
-      relocate(i, cand, to);
-      continue;
+    return a;
+  };
+  const auto relocate = [&](Assignment& a, std::size_t i, std::size_t cand, const Landing& to) {
+    const Item& item = items[i];
+    if (a.lands[i].cpu) {
+      auto& v = a.on_cpu[raw(*a.lands[i].cpu)];
+      v.erase(std::find(v.begin(), v.end(), i));
+    } else {
+      a.spread_items.erase(std::find(a.spread_items.begin(), a.spread_items.end(), i));
     }
-    // Swaps: a (on hot) <-> b (on cpu x), both single-CPU, each allowed on
-    // the other's CPU, b lighter than a.
-    std::optional<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t>> best_swap;  // a, cand a, b, cand b
-    for (std::size_t a : on_cpu[raw(hot)]) {
-      const Item& ia = items[a];
-      for (std::size_t ca : *ia.candidates) {
-        const CpuSet& xs = pool.all[ca].cpus;
-        if (xs.count() != 1 || ca == ia.target) continue;
-        const CpuId x = *xs.first();
-        if (!xs.is_subset_of(home_of[a]) && pool.all[ia.target].cpus.is_subset_of(home_of[a])) continue;
-        for (std::size_t b : on_cpu[raw(x)]) {
-          const Item& ib = items[b];
-          if (ib.load >= ia.load - eps || raw(hot) >= ib.by_cpu->size()) continue;
-          const std::int32_t cb = (*ib.by_cpu)[raw(hot)];
-          if (cb < 0) continue;
-          if (!pool.all[static_cast<std::size_t>(cb)].cpus.is_subset_of(home_of[b]) &&
-              pool.all[ib.target].cpus.is_subset_of(home_of[b])) {
-            continue;
+    add_load(a.load, a.lands[i], -item.load);
+    a.vectors.move(a.lands[i].cpu, to.cpu);
+    a.target[i] = cand;
+    a.lands[i] = to;
+    add_load(a.load, to, item.load);
+    if (to.cpu) {
+      a.on_cpu[raw(*to.cpu)].push_back(i);
+    } else {
+      a.spread_items.push_back(i);
+    }
+  };
+  // The hottest CPU after moving `amount` from `from` to `to`.
+  const auto max_after_move = [&](const LoadIndex& load, const Landing& from, const Landing& to, double amount) {
+    if (from.cpu && to.cpu) {
+      return std::max({load.max_excluding(*from.cpu, *to.cpu), load[*from.cpu] - amount, load[*to.cpu] + amount});
+    }
+    const CpuSet sa = lands_set(from), sb = lands_set(to);
+    const double out_share = amount / static_cast<double>(sa.count()), in_share = amount / static_cast<double>(sb.count());
+    const CpuSet touched = sa | sb;
+    double m = load.max_excluding(touched);
+    touched.for_each([&](CpuId c) {
+      double v = load[c];
+      if (sa.contains(c)) v -= out_share;
+      if (sb.contains(c)) v += in_share;
+      m = std::max(m, v);
+    });
+    return m;
+  };
+  // Moves, then swaps, off the hottest CPU while that lowers it (bounded
+  // rounds). Swaps exchange a single-CPU IRQ on the hottest CPU with a
+  // lighter one elsewhere when no single move helps.
+  const auto improve = [&](Assignment& a) {
+    for (int round = 0; round < 4096; ++round) {
+      const CpuId hot = a.load.hottest();
+      double best_max = a.load.max() - eps;
+      double best_key = 0;  // among equal maxima: the destination with the least SMT sibling load
+      std::optional<std::tuple<std::size_t, std::size_t, Landing>> best_move;  // item, candidate, landing
+      const auto sibling_key = [&](const Landing& l) {
+        if (!l.cpu) return 0.0;
+        double k = 0;
+        for (CpuId s : siblings[raw(*l.cpu)]) k += a.load[s];
+        return k;
+      };
+      const auto try_moves = [&](std::size_t i) {
+        const Item& item = items[i];
+        const bool home_now = in_home(item, a.target[i]);
+        for (std::size_t cand : *item.candidates) {
+          if (cand == a.target[i] || (home_now && !in_home(item, cand))) continue;
+          const Landing to = landing(item, cand, a.vectors);
+          const double m = max_after_move(a.load, a.lands[i], to, item.load);
+          if (m > best_max + eps) continue;
+          const double k = sibling_key(to);
+          if (m < best_max - eps || !best_move || k < best_key - eps) {
+            best_max = std::min(best_max, m);
+            best_key = k;
+            best_move = {i, cand, to};
           }
-          const double hot_after = target[hot] - ia.load + ib.load;
-          const double x_after = target[x] - ib.load + ia.load;
-          const double m = std::max({rank.max_excluding(CpuSet{raw(hot), raw(x)}), hot_after, x_after});
-          if (m < best_max) {
-            best_max = m;
-            best_swap = {a, ca, b, static_cast<std::size_t>(cb)};
+        }
+      };
+      for (std::size_t i : a.on_cpu[raw(hot)]) try_moves(i);
+      for (std::size_t i : a.spread_items) {
+        if (pool.all[a.lands[i].spread].cpus.contains(hot)) try_moves(i);
+      }
+      if (best_move) {
+        const auto [i, cand, to] = *best_move;
+        relocate(a, i, cand, to);
+        continue;
+      }
+      // Swaps: x (on hot) <-> y (on cpu c), both on one CPU, each allowed
+      // on the other's CPU, y lighter than x.
+      std::optional<std::tuple<std::size_t, std::size_t, std::size_t, std::size_t>> best_swap;  // x, cand x, y, cand y
+      for (std::size_t x : a.on_cpu[raw(hot)]) {
+        const Item& ix = items[x];
+        const bool home_x = in_home(ix, a.target[x]);
+        for (std::size_t cx : *ix.candidates) {
+          const Candidate& to_x = pool.all[cx];
+          if (!to_x.single || cx == a.target[x] || (home_x && !in_home(ix, cx))) continue;
+          const CpuId c = *to_x.single;
+          for (std::size_t y : a.on_cpu[raw(c)]) {
+            const Item& iy = items[y];
+            if (iy.load >= ix.load - eps || raw(hot) >= iy.by_cpu->size()) continue;
+            const std::int32_t cy = (*iy.by_cpu)[raw(hot)];
+            if (cy < 0 || (in_home(iy, a.target[y]) && !in_home(iy, static_cast<std::size_t>(cy)))) continue;
+            const double m = std::max({a.load.max_excluding(hot, c), a.load[hot] - ix.load + iy.load,
+                                       a.load[c] - iy.load + ix.load});
+            if (m < best_max) {
+              best_max = m;
+              best_swap = {x, cx, y, static_cast<std::size_t>(cy)};
+            }
           }
         }
       }
+      if (!best_swap) break;
+      const auto [x, cx, y, cy] = *best_swap;
+      relocate(a, x, cx, Landing{pool.all[cx].single, cx});
+      relocate(a, y, cy, Landing{pool.all[cy].single, cy});
     }
-    if (!best_swap) break;
-    auto& [a, ca, b, cb] = *best_swap;
-    const CpuSet to_a = pool.all[ca].cpus, to_b = pool.all[cb].cpus;
-    relocate(a, ca, to_a);
-    relocate(b, cb, to_b);
+  };
+
+  // Spread: move single-CPU IRQs from a CPU to the coolest CPU they may use
+  // while that closes the gap by more than their own load plus the gain
+  // floor (each such move lowers the sum of squares and never the hottest
+  // CPU's standing), hottest CPUs first, a few passes.
+  const auto even_out = [&](Assignment& a) {
+    CoolIndex cool(a.load.loads(), siblings, 0.0);
+    std::map<const std::vector<std::size_t>*, std::size_t> ids;
+    for (const auto& [list, cpus] : single_lists) ids[list] = cool.add_list(cpus);
+    const double margin = static_cast<double>(policy.min_gain_ns);
+    std::vector<CpuId> cpus = targets.to_vector();
+    for (int pass = 0; pass < 4; ++pass) {
+      bool moved = false;
+      std::stable_sort(cpus.begin(), cpus.end(), [&](CpuId x, CpuId y) { return a.load[x] > a.load[y]; });
+      for (CpuId c : cpus) {
+        const std::vector<std::size_t> here = a.on_cpu[raw(c)];
+        for (std::size_t i : here) {
+          const auto it = ids.find(items[i].candidates);
+          if (it == ids.end()) continue;
+          const CpuId b = cool.best(it->second).second;
+          if (b == c || a.load[c] - a.load[b] - items[i].load <= margin) continue;
+          const auto cand = static_cast<std::size_t>((*items[i].by_cpu)[raw(b)]);
+          relocate(a, i, cand, Landing{b, cand});
+          cool.changed(c);
+          cool.changed(b);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+  };
+
+  // Placement 1: longest processing time first onto the cheapest candidate,
+  // then improved.
+  Assignment fresh = [&] {
+    LoadMap lpt = base;
+    Vectors vec = vectors_now;
+    std::vector<std::size_t> target_of(items.size(), 0);
+    std::vector<Landing> lands_of(items.size());
+    auto cool = make_cool(lpt);
+    for (std::size_t idx : order) place_best(idx, lpt, vec, true, target_of, lands_of, cool.get());
+    return assemble(std::move(lpt), std::move(vec), std::move(target_of), std::move(lands_of));
+  }();
+  improve(fresh);
+  even_out(fresh);
+  // Placement 2: every IRQ where it runs (when that is a place its level
+  // allows), the rest placed longest first, then improved. It needs far
+  // fewer writes; it is taken when it is about as good as placement 1.
+  Assignment kept = [&] {
+    LoadMap loads = base;
+    Vectors vec = vectors_now;
+    std::vector<std::size_t> target_of(items.size(), 0);
+    std::vector<Landing> lands_of(items.size());
+    std::vector<std::size_t> rest;
+    for (std::size_t idx : order) {
+      const Item& item = items[idx];
+      std::optional<std::size_t> stay;
+      if (!item.mandatory && item.effective) {
+        const CpuId here = *item.effective;
+        if (raw(here) < item.by_cpu->size() && (*item.by_cpu)[raw(here)] >= 0) {
+          stay = static_cast<std::size_t>((*item.by_cpu)[raw(here)]);
+        } else if (item.current && single) {
+          stay = item.current;
+        } else if (single) {
+          for (std::size_t cand : *item.candidates) {
+            if (pool.all[cand].cpus.contains(here) && in_home(item, cand)) {
+              stay = cand;
+              break;
+            }
+          }
+        }
+      } else if (!item.mandatory && item.current && !single) {
+        stay = item.current;
+      }
+      if (!stay) {
+        rest.push_back(idx);
+        continue;
+      }
+      target_of[idx] = *stay;
+      lands_of[idx] = landing(item, *stay, vec);
+      add_load(loads, lands_of[idx], item.load);
+    }
+    auto cool = make_cool(loads);
+    for (std::size_t idx : rest) place_best(idx, loads, vec, true, target_of, lands_of, cool.get());
+    return assemble(std::move(loads), std::move(vec), std::move(target_of), std::move(lands_of));
+  }();
+  improve(kept);
+  even_out(kept);
+  const auto std_of = [&](const LoadIndex& l) {
+    double sum = 0, sq = 0;
+    targets.for_each([&](CpuId c) {
+      sum += l[c];
+      sq += l[c] * l[c];
+    });
+    const auto n = static_cast<double>(targets.count());
+    return std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+  };
+  const double tol = std::max(0.005 * kNsPerS, 0.01 * fresh.load.max());
+  const bool keep = kept.load.max() <= fresh.load.max() + tol && std_of(kept.load) <= std_of(fresh.load) + tol;
+  Assignment& chosen = keep ? kept : fresh;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    items[i].target = chosen.target[i];
+    items[i].lands = chosen.lands[i];
   }
+  const LoadIndex& target = chosen.load;
 
   // --- Is the target worth it? Hottest CPU and spread, now vs target.
   const auto objective = [&](const LoadMap& load) {
@@ -625,7 +920,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     return o;
   };
   const Objective now = objective(before);
-  const Objective goal = objective(target);
+  const Objective goal = objective(target.loads());
   const double threshold = std::max(policy.min_gain_pct / 100.0 * now.max, static_cast<double>(policy.min_gain_ns));
   const bool worth = (now.max - goal.max) > threshold ||
                      (goal.max <= now.max + eps && (std::sqrt(now.sumsq) - std::sqrt(goal.sumsq)) > threshold);
@@ -633,102 +928,146 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
 
   // --- Path: from where loads are now towards the target, one move at a
   // time, never raising the hottest CPU (mandatory moves excepted), capped.
-  LoadMap path = before;
-  Vectors vectors_path = vectors_now;
+  LoadMap path_start = before;
   for (const auto& [from, to, load] : narrowed) {  // forced narrowings already decided
-    path.add(from, -load);
-    path.add(to, load);
+    path_start.add(from, -load);
+    path_start.add(to, load);
   }
   // Without the full target, mandatory moves go where the loads are now
   // lowest (the target assumed the other moves too), heaviest first.
   if (!worth) {
-    LoadMap scratch = path;
+    LoadMap scratch = path_start;
     Vectors vec = vectors_now;
+    std::vector<std::size_t> target_of(items.size(), 0);
+    std::vector<Landing> lands_of(items.size());
     for (std::size_t i : order) {
       if (!items[i].mandatory) continue;
-      scratch.add(items[i].current_cpus, -items[i].load);
-      place_best(i, scratch, vec, false);
+      for (const auto& [c, l] : items[i].now) scratch[c] -= l;
+      place_best(i, scratch, vec, false, target_of, lands_of);
+      items[i].target = target_of[i];
+      items[i].lands = lands_of[i];
     }
   }
+  // What to write, in the order it is considered: mandatory moves (heaviest
+  // first), then relocations from the hottest CPUs (heaviest IRQ first),
+  // then pins (the IRQ already runs inside its target: no load moves).
+  const auto kind_of = [&](const Item& item) {
+    return item.mandatory ? 0 : (item.current_cpus.is_subset_of(pool.all[item.target].cpus) ? 2 : 1);
+  };
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
     const bool differs = !item.current || *item.current != item.target || !(item.current_cpus.is_subset_of(pool.all[item.target].cpus));
     if (item.mandatory || (worth && differs)) pending.push_back(i);
   }
-  std::size_t written = 0;
-  while (!pending.empty() && written < policy.max_moves_per_cycle) {
-    const Ranking rank(path, online);
-    double sumsq = 0;
-    online.for_each([&](CpuId c) { sumsq += path[c] * path[c]; });
-    const Objective here{rank.max(), sumsq};
-    // Mandatory moves first; then relocations that earn their write (lower
-    // the hottest CPU, or cut the spread by more than the gain floor), best
-    // first; then pins (the IRQ already runs inside its target: no load moves).
-    const double floor_sq = static_cast<double>(policy.min_gain_ns) * static_cast<double>(policy.min_gain_ns);
-    std::optional<std::size_t> pick;
-    Objective pick_obj;
-    CpuSet pick_lands;
-    int pick_rank = 3;  // 0 mandatory, 1 relocation, 2 pin
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      const Item& item = items[pending[k]];
-      const CpuSet& to = pool.all[item.target].cpus;
+  std::vector<int> kind(items.size(), 0);
+  std::vector<double> source_load(items.size(), 0);
+  for (std::size_t i : pending) {
+    kind[i] = kind_of(items[i]);
+    for (const auto& [c, l] : items[i].now) source_load[i] = std::max(source_load[i], before[c]);
+  }
+  std::stable_sort(pending.begin(), pending.end(), [&](std::size_t a, std::size_t b) {
+    if (kind[a] != kind[b]) return kind[a] < kind[b];
+    if (kind[a] == 1 && source_load[a] != source_load[b]) return source_load[a] > source_load[b];
+    if (items[a].load != items[b].load) return items[a].load > items[b].load;
+    return raw(items[a].irq->desc.irq) < raw(items[b].irq->desc.irq);
+  });
+
+  LoadIndex path(path_start, online);
+  Vectors vectors_path = vectors_now;
+  const double start_max = path.max();
+  std::vector<char> done(items.size(), 0);
+  std::size_t written = 0, left = pending.size();
+  // Passes over what is left until a pass writes nothing: a relocation may
+  // have to wait until the IRQ that leaves its target CPU has moved.
+  for (bool progress = true; progress && left > 0 && written < policy.max_moves_per_cycle;) {
+    progress = false;
+    for (std::size_t i : pending) {
+      if (done[i] != 0 || written >= policy.max_moves_per_cycle) continue;
+      Item& item = items[i];
+      const Objective here{path.max(), path.sumsq()};
       // Written now, the mask lands where the kernel puts it given the
       // writes before it.
-      const CpuSet lands = landing(item, item.target, vectors_path);
-      const Objective o = objective_after(path, rank, sumsq, item.current_cpus, lands, item.load);
-      int rank_k = item.mandatory ? 0 : (item.current_cpus.is_subset_of(to) ? 2 : 1);
-      if (rank_k == 1 && !(o.max < here.max - eps) && !(here.sumsq - o.sumsq > floor_sq)) continue;  // not worth a write
-      if (rank_k == 1 && o.max > here.max + eps) continue;  // would make the hottest CPU hotter
-      if (!pick || rank_k < pick_rank || (rank_k == pick_rank && better(o, pick_obj, eps))) {
-        pick = k;
-        pick_obj = o;
-        pick_rank = rank_k;
-        pick_lands = lands;
-      }
-    }
-    if (!pick) break;
-    Item& item = items[pending[*pick]];
-    const Candidate& to = pool.all[item.target];
-    const auto& d = item.irq->desc;
-    std::string reason;
-    if (item.mandatory) {
-      if (d.smp_affinity->intersects(forbidden)) {
-        reason = fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list());
-      } else if (item.current_cpus.intersects(powersave)) {
-        reason = fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+      const Landing lands = landing(item, item.target, vectors_path);
+      Objective o;
+      if (item.now.size() == 1 && lands.cpu && online.contains(item.now[0].first)) {
+        const CpuId from = item.now[0].first, to_cpu = *lands.cpu;
+        const double l = item.now[0].second;
+        if (from == to_cpu) {
+          o = {here.max, here.sumsq};
+          const double v = path[from] - l + item.load;
+          o.max = std::max(path.max_excluding(from, from), v);
+          o.sumsq += v * v - path[from] * path[from];
+        } else {
+          const double vf = path[from] - l, vt = path[to_cpu] + item.load;
+          o.max = std::max({path.max_excluding(from, to_cpu), vf, vt});
+          o.sumsq = here.sumsq + vf * vf - path[from] * path[from] + vt * vt - path[to_cpu] * path[to_cpu];
+        }
       } else {
-        reason = fmt::format("runs on cpu {} outside its device's NUMA node {}", item.current_cpus.to_list(), d.node);
+        const CpuSet to_set = lands_set(lands);
+        CpuSet touched = to_set;
+        for (const auto& [c, l] : item.now) touched.insert(c);
+        const double in_share = item.load / static_cast<double>(to_set.count());
+        o.max = path.max_excluding(touched);
+        o.sumsq = here.sumsq;
+        touched.for_each([&](CpuId c) {
+          double v = path[c];
+          for (const auto& [nc, l] : item.now) {
+            if (nc == c) v -= l;
+          }
+          if (to_set.contains(c)) v += in_share;
+          if (!online.contains(c)) return;
+          o.sumsq += v * v - path[c] * path[c];
+          o.max = std::max(o.max, v);
+        });
       }
-      reason += fmt::format("; to {}", to.label);
-    } else {
-      const double from_load = path.max_over(item.current_cpus);
-      const double to_load = path.max_over(pick_lands);
-      const double share = item.load / static_cast<double>(pick_lands.count());
-      if (item.current_cpus.is_subset_of(to.cpus)) {
+      // A relocation may not take the hottest CPU above where it stood
+      // before this plan (the plan as a whole was judged worth it; a step
+      // may briefly raise a cooler CPU while the IRQ leaving it waits its
+      // turn in this pass). Partial plans (capped, refused writes) are thus
+      // never worse than no plan at the hottest CPU.
+      if (kind[i] == 1 && o.max > start_max + eps) continue;
+      const Candidate& to = pool.all[item.target];
+      const auto& d = item.irq->desc;
+      std::string reason;
+      if (item.mandatory) {
+        if (d.smp_affinity->intersects(forbidden)) {
+          reason = fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list());
+        } else if (item.current_cpus.intersects(powersave)) {
+          reason = fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+        } else {
+          reason = fmt::format("runs on cpu {} outside its device's NUMA node {}", item.current_cpus.to_list(), d.node);
+        }
+        reason += fmt::format("; to {}", to.label);
+      } else if (kind[i] == 2) {
         reason = fmt::format("pinned to {} where it already runs (load {}): the mask {} let it wander", to.label,
                              pct(item.load), d.smp_affinity->to_list());
       } else {
-        const std::string where = pick_lands == to.cpus ? to.label : fmt::format("{} (lands on cpu {})", to.label, pick_lands.to_list());
+        const CpuSet to_set = lands_set(lands);
+        double from_load = 0;
+        for (const auto& [c, l] : item.now) from_load = std::max(from_load, path[c]);
+        double to_load = 0;
+        to_set.for_each([&](CpuId c) { to_load = std::max(to_load, path[c]); });
+        const double share = item.load / static_cast<double>(to_set.count());
+        const std::string where = to_set == to.cpus ? to.label : fmt::format("{} (lands on cpu {})", to.label, to_set.to_list());
         reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load),
                              item.current_cpus.to_list(), pct(from_load),
-                             pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.current_cpus.count(), 1))),
+                             pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.now.size(), 1))),
                              where, pct(to_load), pct(to_load + share));
-        reason += pick_obj.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(pick_obj.max))
-                                                : std::string("; evens the spread");
+        reason += o.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(o.max))
+                                         : std::string("; evens the spread");
       }
+      out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
+                           static_cast<std::int64_t>(here.max - o.max)});
+      for (const auto& [c, l] : item.now) path.add(c, -l);
+      add_load(path, lands, item.load);
+      if (lands.cpu) vectors_path.move(item.effective, lands.cpu);
+      result.next.irqs[d.irq] = IrqHistory{cycle, true};
+      done[i] = 1;
+      --left;
+      ++written;
+      progress = true;
     }
-    out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
-                         static_cast<std::int64_t>(here.max - pick_obj.max)});
-    path.add(item.current_cpus, -item.load);
-    path.add(pick_lands, item.load);
-    if (pick_lands.count() == 1 && !(pick_lands == item.current_cpus)) {
-      vectors_path.add(item.effective, -1);
-      vectors_path.add(pick_lands.first(), +1);
-    }
-    result.next.irqs[d.irq] = IrqHistory{cycle, true};
-    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(*pick));
-    ++written;
   }
 
   // --- Report loads before and after, in ns per second.
@@ -736,16 +1075,16 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     out.load_before[c] = static_cast<std::uint64_t>(std::max(0.0, before[c]));
     out.load_after[c] = static_cast<std::uint64_t>(std::max(0.0, path[c]));
   });
+  const Objective after = objective(path.loads());
   out.max_before = static_cast<std::uint64_t>(now.max);
-  out.max_after = static_cast<std::uint64_t>(objective(path).max);
+  out.max_after = static_cast<std::uint64_t>(after.max);
   if (out.moves.empty()) {
     out.summary = fmt::format("no moves: hottest CPU at {}{}", pct(now.max),
                               worth || any_mandatory ? "" : fmt::format(" (best placement found: {}, gain below {})",
                                                                         pct(goal.max), pct(threshold)));
   } else {
     out.summary = fmt::format("{} move{}: hottest CPU {} -> {}{}", out.moves.size(), out.moves.size() == 1 ? "" : "s",
-                              pct(now.max), pct(objective(path).max),
-                              pending.empty() ? "" : fmt::format(" ({} more next cycle)", pending.size()));
+                              pct(now.max), pct(after.max), left == 0 ? "" : fmt::format(" ({} more next cycle)", left));
   }
   return result;
 }

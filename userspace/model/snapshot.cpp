@@ -290,6 +290,13 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
   if (measured) apply_bpf(snap, before != nullptr ? &*before->bpf : nullptr, *after.bpf);
 
+  for (auto& is : snap.irqs) {
+    is.active.clear();
+    for (std::size_t i = 0; i < is.per_cpu.size(); ++i) {
+      if (is.per_cpu[i].count > 0) is.active.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+
   // Per-CPU interrupt totals: device rows and named rows.
   for (auto& cs : snap.cpus) {
     if (!measured) cs.interrupts = cpu_device_counts[raw(cs.cpu)];

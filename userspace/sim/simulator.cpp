@@ -184,6 +184,7 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     const std::string where = fmt::format("tick {}", tick);
     auto facts = fm.step();
     if (!facts) return facts.error().with_context(where);
+    const double c0 = thread_cpu_us();
     auto after = collector->read();
     if (!after) return after.error().with_context(where + ": collector");
     auto inventory = sys::read_irq_inventory(root, after->interrupts);
@@ -206,6 +207,7 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     auto snap = model::build_snapshot(in);
     if (!snap) return snap.error().with_context(where + ": snapshot");
 
+    if (options.on_snapshot) options.on_snapshot(tick, *snap, state);
     const double t0 = thread_cpu_us();
     balance::PlanResult planned = balance::plan(*snap, state, scenario.policy);
     const double t1 = thread_cpu_us();
@@ -215,6 +217,7 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     rec.tick = tick;
     rec.online = facts->online;
     rec.plan_us = t1 - t0;
+    rec.cycle_us = t1 - c0;
     rec.plan_summary = planned.plan.summary;
     rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
     rec.notes = facts->notes;
@@ -238,6 +241,7 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     rec.std_load = std::sqrt(var / static_cast<double>(std::max<std::size_t>(usable.count(), 1)));
     for (const IrqTick& t : facts->irqs) {
       rec.placement.emplace_back(t.irq, t.cpu);
+      rec.irq_load.push_back(static_cast<double>(t.load_ns) / tick_ns);
       if (t.cpu && !usable.contains(*t.cpu) && !t.managed && !t.banned) {
         rec.forbidden_load += static_cast<double>(t.load_ns) / tick_ns;
       }

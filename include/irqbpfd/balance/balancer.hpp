@@ -35,7 +35,9 @@ struct Policy {
   double min_gain_pct = 10.0;
   std::uint64_t min_gain_ns = 5'000'000;
   std::uint32_t cooldown_cycles = 3;       // an IRQ moved in cycle c stays until c + cooldown
-  std::uint32_t max_moves_per_cycle = 32;
+  // A ceiling on writes per cycle: a first plan on a big machine fits in
+  // one or two cycles, a runaway never floods the kernel with migrations.
+  std::uint32_t max_moves_per_cycle = 256;
   // SMT: a CPU's cost counts this share of its siblings' load, so hot IRQs go
   // to distinct physical cores before sharing one.
   double smt_sibling_weight = 0.5;

@@ -33,6 +33,10 @@ struct IrqSnapshot {
   core::IrqDesc desc;
   std::uint64_t count = 0;                // all CPUs, in the window
   std::vector<IrqCpuCount> per_cpu;       // one per column CPU, ascending
+  // Indices into per_cpu of the CPUs with interrupts in the window, so
+  // consumers on wide machines need not scan every column (build_snapshot
+  // fills it; empty in a hand-built snapshot means "scan per_cpu").
+  std::vector<std::uint32_t> active;
   std::optional<std::uint64_t> load_ns;   // sum of per_cpu load; nullopt when unknown
   bool load_estimated = false;            // split of CPU time by count share (irqbalance's way)
   std::optional<std::uint64_t> hardirq_ns;  // measured (bpf)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "irqbpfd/core/cpu_set.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/core/types.hpp"
+#include "irqbpfd/model/snapshot.hpp"
 #include "irqbpfd/sim/scenario.hpp"
 
 namespace irqbpfd::sim {
@@ -27,6 +29,9 @@ struct SimOptions {
   std::optional<std::uint32_t> ticks;         // run this many ticks instead of the scenario's
   bool json = false;                          // run_simulate_command: JSON instead of the table
   bool verbose = false;                       // run_simulate_command: every move with its reason
+  // Called each tick with the snapshot and state the balancer plans from
+  // (benchmarks keep them to time plan() alone).
+  std::function<void(std::uint32_t tick, const model::Snapshot&, const balance::State&)> on_snapshot;
 };
 
 struct SimMove {
@@ -53,12 +58,14 @@ struct TickRecord {
   std::uint32_t refused_writes = 0;
   std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
   double plan_us = 0;             // CPU time of balance::plan()
+  double cycle_us = 0;            // CPU time of the balancer's whole cycle: read, inventory, snapshot, plan
   double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU)
   std::string plan_summary;
   std::vector<SimMove> moves;
   std::vector<std::string> notes;  // the machine's events and reactions
   // Where each present IRQ ran in the tick (nullopt: shut down), ascending IRQ.
   std::vector<std::pair<core::IrqNumber, std::optional<core::CpuId>>> placement;
+  std::vector<double> irq_load;   // parallel to placement: exact load (share of a CPU)
 };
 
 // A stretch of ticks without events (events start a new phase; a burst's end
