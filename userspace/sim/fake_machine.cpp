@@ -324,6 +324,7 @@ core::Result<void> FakeMachine::pick_up_affinity(IrqState& irq, TickFacts& facts
   }
   if (!refusal.empty()) {
     ++facts.refused_writes;
+    facts.refused.push_back(irq.spec.irq);
     facts.notes.push_back(fmt::format("irq {}: write '{}' refused: {}", raw(irq.spec.irq), now, refusal));
     irq.files_dirty = true;  // restore
     return {};

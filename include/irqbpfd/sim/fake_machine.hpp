@@ -53,6 +53,7 @@ struct TickFacts {
   std::vector<std::string> notes;      // events applied, affinity writes taken or refused, broken affinities
   std::uint32_t affinity_changes = 0;  // smp_affinity writes the tick picked up
   std::uint32_t refused_writes = 0;    // ... and refused (unparsable, no online CPU)
+  std::vector<core::IrqNumber> refused;  // the IRQs whose write was refused, ascending
 };
 
 class FakeMachine final : public ExactCounters {
