@@ -119,7 +119,8 @@ TEST_F(IrqbalancePeerTest, SeesOnlyTheFakeRoot) {
   ASSERT_TRUE((*fm)->step());
   auto scan = (*peer)->scan();
   ASSERT_TRUE(scan) << scan.error().message;
-  EXPECT_EQ(scan->scans, 1U);
+  EXPECT_EQ(scan->interrupts_reads, 1U);
+  EXPECT_EQ(scan->stat_reads, 1U);
   EXPECT_FALSE(scan->topology_rescan);
   EXPECT_GT(scan->cpu.exec_ns, 0U);
   int moved = 0;

@@ -460,11 +460,10 @@ core::Result<PeerScan> IrqbalancePeer::scan() {
   stopped_ = false;
   // The scan starts with a read of /proc/interrupts; only after that is a
   // blocked poll() the end of a scan and not the wait before it.
-  std::uint32_t interrupts = 0;
-  while (interrupts == 0) {
+  while (out.interrupts_reads == 0) {
     pollfd p{inotify_fd_, POLLIN, 0};
     ::poll(&p, 1, 20);
-    out.scans += drain_events(&out.topology_rescan, &interrupts);
+    out.stat_reads += drain_events(&out.topology_rescan, &out.interrupts_reads);
     if (auto r = check_alive("a scan"); !r) return r.error();
     if (Clock::now() > deadline) {
       return core::Error{fmt::format("irqbalance peer: no scan within {} s of SIGCONT\n{}",
@@ -474,7 +473,7 @@ core::Result<PeerScan> IrqbalancePeer::scan() {
   if (auto r = wait_until_idle(deadline, "a scan"); !r) return r.error();
   if (auto r = stop(); !r) return r.error();
   out.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  out.scans += drain_events(&out.topology_rescan, nullptr);
+  out.stat_reads += drain_events(&out.topology_rescan, &out.interrupts_reads);
   auto after = cpu();
   if (!after) return after.error();
   out.cpu.exec_ns = after->exec_ns - before->exec_ns;

@@ -329,9 +329,13 @@ core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& op
     rec.plan_us = static_cast<double>(scanned->cpu.exec_ns) / 1e3;
     if (scanned->topology_rescan) {
       ++summary.topology_rescans;
-      rec.notes.push_back("irqbalance: rebuilt its CPU tree (a rescan: no placement this cycle)");
+      rec.notes.push_back("irqbalance: rebuilt its CPU tree and placed every IRQ load-blind (rescan)");
     }
-    if (scanned->scans != 1) rec.notes.push_back(fmt::format("irqbalance: {} scans in this tick", scanned->scans));
+    // One scan reads /proc/stat once, twice when it rebuilt its tree (and
+    // /proc/interrupts three times then): more would be a second scan.
+    if (scanned->stat_reads != (scanned->topology_rescan ? 2U : 1U)) {
+      rec.notes.push_back(fmt::format("irqbalance: read /proc/stat {} times in one tick", scanned->stat_reads));
+    }
     for (const IrqTick& t : facts->irqs) {
       auto text = root.read_if_exists(fmt::format("/proc/irq/{}/smp_affinity", raw(t.irq)));
       if (!text) return text.error().with_context(where);
@@ -356,7 +360,7 @@ core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& op
       rec.moves.push_back(std::move(m));
     }
     rec.plan_summary = fmt::format("irqbalance scan: {} affinity writes{}", rec.writes,
-                                   scanned->topology_rescan ? ", CPU tree rebuilt" : "");
+                                   scanned->topology_rescan ? " after rebuilding its CPU tree" : "");
     result.ticks.push_back(std::move(rec));
   }
   auto cpu = peer.cpu();

@@ -57,11 +57,17 @@ struct PeerCpu {
   std::uint64_t stat_ticks = 0;  // utime + stime of /proc/PID/stat (USER_HZ ticks: 10 ms steps)
 };
 
+// One scan as seen from outside. A plain scan reads /proc/interrupts and
+// /proc/stat once each; when the CPU columns of /proc/interrupts changed
+// (hotplug) it rebuilds its CPU tree and IRQ database, reads both again and
+// places every IRQ load-blind, as after start-up (1.9.2: /proc/stat twice,
+// /proc/interrupts three times).
 struct PeerScan {
-  PeerCpu cpu;                  // used by this scan
-  std::uint32_t scans = 0;      // /proc/stat reads: one per scan(), also on a topology rescan
-  bool topology_rescan = false;  // it re-read the CPU tree (hotplug seen in /proc/interrupts)
-  double wall_ms = 0;           // from SIGCONT to stopped again (mostly its timer)
+  PeerCpu cpu;                         // used by this scan
+  std::uint32_t interrupts_reads = 0;  // of the fake /proc/interrupts
+  std::uint32_t stat_reads = 0;        // of the fake /proc/stat
+  bool topology_rescan = false;        // it re-read the CPU tree (the online list)
+  double wall_ms = 0;                  // from SIGCONT to stopped again (mostly its timer)
 };
 
 class IrqbalancePeer {

@@ -96,7 +96,7 @@ struct PeerSummary {
   double exec_cpu_ms = 0;         // whole run, all threads (schedstat, exact)
   double stat_cpu_ms = 0;         // whole run, utime + stime of /proc/PID/stat (10 ms steps)
   std::uint64_t peak_rss_kb = 0;  // VmHWM
-  std::uint32_t topology_rescans = 0;  // scans that rebuilt its CPU tree instead of placing
+  std::uint32_t topology_rescans = 0;  // scans that rebuilt its CPU tree (then placed load-blind)
   double wall_s = 0;              // the run's wall time: up to its --interval per tick
   std::string log;
 };
