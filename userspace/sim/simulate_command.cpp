@@ -96,6 +96,7 @@ std::string format_json(const SimResult& r) {
                      {"refused_writes", t.refused_writes},
                      {"writes_to_offline", t.writes_to_offline},
                      {"plan_us", t.plan_us},
+                     {"plan_stat_ms", t.plan_stat_ms},
                      {"model_max_pct", 100.0 * t.model_max},
                      {"plan_summary", t.plan_summary},
                      {"moves", moves},

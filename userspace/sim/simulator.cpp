@@ -292,7 +292,7 @@ core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& op
   summary.mount_ns = peer.mount_namespace();
   summary.host_mount_ns = peer.host_mount_namespace();
   summary.startup_cpu_us = static_cast<double>(peer.startup_cpu().exec_ns) / 1e3;
-  summary.log = config.log.string();
+  if (options.irqbalance_log || options.root) summary.log = config.log.string();  // else gone with the temp root
 
   // Single-file bind mounts show the inode they were made on: the machine
   // must keep rewriting these in place.
@@ -327,6 +327,7 @@ core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& op
     auto scanned = peer.scan();
     if (!scanned) return scanned.error().with_context(where);
     rec.plan_us = static_cast<double>(scanned->cpu.exec_ns) / 1e3;
+    rec.plan_stat_ms = static_cast<double>(scanned->cpu.stat_ticks) * 10.0;  // USER_HZ = 100
     if (scanned->topology_rescan) {
       ++summary.topology_rescans;
       rec.notes.push_back("irqbalance: rebuilt its CPU tree and placed every IRQ load-blind (rescan)");

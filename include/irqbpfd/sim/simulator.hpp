@@ -61,6 +61,7 @@ struct TickRecord {
   std::uint32_t refused_writes = 0;
   std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
   double plan_us = 0;             // CPU time of balance::plan(), or of irqbalance's scan (all its threads)
+  double plan_stat_ms = 0;        // irqbalance: the scan's utime+stime delta from /proc/PID/stat (10 ms steps)
   double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU); irqbalance: 0
   std::string plan_summary;
   std::vector<SimMove> moves;
@@ -98,7 +99,7 @@ struct PeerSummary {
   std::uint64_t peak_rss_kb = 0;  // VmHWM
   std::uint32_t topology_rescans = 0;  // scans that rebuilt its CPU tree (then placed load-blind)
   double wall_s = 0;              // the run's wall time: up to its --interval per tick
-  std::string log;
+  std::string log;                // its output, when kept (--irqbalance-log, or in a kept root)
 };
 
 struct SimResult {
