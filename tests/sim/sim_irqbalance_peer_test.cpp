@@ -132,6 +132,27 @@ TEST_F(IrqbalancePeerTest, SeesOnlyTheFakeRoot) {
   EXPECT_EQ(moved, static_cast<int>(s.irqs.size()));
 }
 
+// A fake root whose /proc/irq leads back to the host's (a symlink) would bind
+// the real files over themselves: start() refuses before it forks.
+TEST_F(IrqbalancePeerTest, RefusesARootThatLeadsToTheHost) {
+  const Scenario s = load_or_fail("skewed-nic");
+  auto fm = FakeMachine::create(s);
+  ASSERT_TRUE(fm) << fm.error().message;
+  const std::filesystem::path irq = (*fm)->root() / "proc/irq";
+  std::filesystem::rename(irq, (*fm)->root() / "proc/irq.fake");
+  std::filesystem::create_directory_symlink("/proc/irq", irq);
+  IrqbalanceConfig config;
+  config.binary = default_irqbalance_binary();
+  config.root = (*fm)->root();
+  config.log = (*fm)->root() / "irqbalance.log";
+  auto peer = IrqbalancePeer::start(config);
+  ASSERT_FALSE(peer);
+  EXPECT_NE(peer.error().message.find("proc/irq is not a plain file or directory"), std::string::npos)
+      << peer.error().message;
+  std::filesystem::remove(irq);  // the link only: the machine's cleanup must not follow it
+  std::filesystem::rename((*fm)->root() / "proc/irq.fake", irq);
+}
+
 // The closed loop on skewed-nic for a few ticks: its writes move the fake
 // machine's IRQs, and each tick's recorded per-CPU loads are exactly the
 // scenario's rates times costs on the CPUs the machine ran them on.

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fnmatch.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,8 +88,8 @@ std::string describe(const ChildFailure& f) {
   if (f.step == kTmpfs) return "tmpfs over /run" + err();
   if (f.step == kRunDir) return "mkdir /run/irqbalance" + err();
   if (f.step >= kInode && f.step < kContent) {
-    return fmt::format("{} does not show the fake root's file after the bind mount{}", kBoundPaths[f.step - kInode],
-                       err());
+    return fmt::format("{} does not show the fake root's file (same inode, not procfs/sysfs) after the bind mount{}",
+                       kBoundPaths[f.step - kInode], err());
   }
   if (f.step >= kContent && f.step < kExec) {
     return fmt::format("{} does not read back the fake content inside the namespace{}",
@@ -165,13 +167,17 @@ bool same_bytes(const char* a, const char* b) {
     child_fail(plan, kTmpfs, errno);
   }
   if (::mkdir(plan.run_dir.c_str(), 0755) != 0) child_fail(plan, kRunDir, errno);
-  // The safety check: every mount point shows the fake root's inode, and the
-  // files irqbalance starts from read back byte for byte. Abort otherwise.
+  // The safety check: every mount point shows the fake root's inode on a
+  // file system that is neither procfs nor sysfs, and the files irqbalance
+  // starts from read back byte for byte. Abort otherwise.
   for (std::size_t i = 0; i < plan.targets.size(); ++i) {
     struct stat fake {}, live {};
+    struct statfs sfs {};
     if (::stat(plan.sources[i].c_str(), &fake) != 0) child_fail(plan, kInode + static_cast<int>(i), errno);
     if (::stat(plan.targets[i].c_str(), &live) != 0) child_fail(plan, kInode + static_cast<int>(i), errno);
     if (fake.st_dev != live.st_dev || fake.st_ino != live.st_ino) child_fail(plan, kInode + static_cast<int>(i), 0);
+    if (::statfs(plan.targets[i].c_str(), &sfs) != 0) child_fail(plan, kInode + static_cast<int>(i), errno);
+    if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC) child_fail(plan, kInode + static_cast<int>(i), 0);
   }
   for (std::size_t i = 0; i < plan.cmp_fake.size(); ++i) {
     if (!same_bytes(plan.cmp_fake[i].c_str(), plan.cmp_live[i].c_str())) {
@@ -264,8 +270,20 @@ core::Result<std::unique_ptr<IrqbalancePeer>> IrqbalancePeer::start(const Irqbal
                                      config.root.string(), top)};
     }
   }
+  // Each source a real file or directory of the fake tree: a symlink (or a
+  // procfs/sysfs path) would bind the host's own files over themselves.
   for (const char* p : kBoundPaths) {
-    if (!fake.exists(p)) return core::Error{fmt::format("irqbalance peer: the fake root has no {}", p)};
+    struct stat st {};
+    struct statfs sfs {};
+    const fs::path src = fake.path(p);
+    if (::lstat(src.c_str(), &st) != 0) return core::Error{fmt::format("irqbalance peer: the fake root has no {}", p)};
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      return core::Error{fmt::format("irqbalance peer: {} is not a plain file or directory", src.string())};
+    }
+    if (::statfs(src.c_str(), &sfs) != 0) return core::errno_error(src.string(), errno);
+    if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC) {
+      return core::Error{fmt::format("irqbalance peer: {} is on procfs or sysfs, not a fake root", src.string())};
+    }
   }
   if (::access(config.binary.c_str(), X_OK) != 0) {
     return core::errno_error(fmt::format("irqbalance peer: {}", config.binary.string()), errno);
