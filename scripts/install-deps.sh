@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package irqbpfd needs to build, test and benchmark.
 # Idempotent: packages already present are left alone by apt. Run as root
-# (or through sudo); CI runs it from .ci/run on a clean machine.
+# (or through sudo); CI runs it from .ci/run on a clean machine. At the end it
+# unpacks Debian's irqbalance (never installed: scripts/fetch-irqbalance.sh)
+# as the simulator's peer balancer.
 set -euo pipefail
 
 packages=(
@@ -16,6 +18,9 @@ packages=(
   libsystemd-dev libtomlplusplus-dev libncurses-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev jq
+  # the irqbalance peer's runtime libraries (the package itself is only
+  # unpacked, see fetch-irqbalance.sh); util-linux for unshare(1)
+  libglib2.0-0 libnuma1 libcap-ng0 libncursesw6 libsystemd0 util-linux
 )
 
 missing=()
@@ -23,8 +28,15 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+fetch_peer() {
+  local peer
+  peer="$("$(dirname "$0")/fetch-irqbalance.sh")"
+  echo "install-deps.sh: irqbalance peer at $peer"
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  fetch_peer
   exit 0
 fi
 
@@ -40,3 +52,4 @@ echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+fetch_peer

@@ -144,11 +144,11 @@ TEST(SimConvergence, CpuOfflineIsHandled) {
     EXPECT_EQ(r.ticks[t].cpu_load[3], 0.0) << "tick " << t;
     for (const auto& [irq, cpu] : r.ticks[t].placement) EXPECT_NE(cpu, cpu_id(3)) << "irq " << raw(irq);
   }
-  // The kernel moved what ran on CPU 3 (the tick-6 note says so), and the
-  // balancer spread it again instead of leaving it piled on CPU 0.
+  // The kernel moved what ran on CPU 3 (the tick-6 note says so) to the CPU
+  // with the fewest vectors; the balancer keeps the phase at the bound
+  // (expect_settled above) and never names the offline CPU.
   const auto& notes = r.ticks[6].notes;
   EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) { return n.find("broken") != std::string::npos; }));
-  EXPECT_GT(r.ticks[6].writes, 0U);
   // Back online, CPU 3 is used again.
   EXPECT_GT(r.ticks.back().cpu_load[3], 0.0);
 }
@@ -158,7 +158,13 @@ TEST(SimConvergence, IrqsThatAppearArePlaced) {
   ASSERT_EQ(r.phases.size(), 2U);
   expect_settled(r, 0, 2);
   // Eight new queues land on CPUs 0-1 (the mask their driver asked for) ...
-  EXPECT_GT(r.ticks[6].max_load, 2 * r.ticks[6].lower_bound);
+  for (std::size_t k = 0; k < r.ticks[6].placement.size(); ++k) {
+    const auto& [irq, cpu] = r.ticks[6].placement[k];
+    if (raw(irq) < 60) continue;
+    ASSERT_TRUE(cpu);
+    EXPECT_LE(raw(*cpu), 1U) << "irq " << raw(irq);
+  }
+  EXPECT_GT(r.ticks[6].max_load, 1.5 * r.ticks[6].lower_bound);
   // ... and get spread within two cycles.
   expect_settled(r, 1, 2);
   std::set<std::uint32_t> cpus;
@@ -220,15 +226,19 @@ TEST(SimConvergence, MeasuredLoadsBeatEstimatesWhenCostPerInterruptVaries) {
   EXPECT_EQ(measured.total_writes, measured.ticks[0].writes);
 
   const SimResult& estimated = run("cost-varies", "proc");
-  // The first cycles after the first plan: still far from 8%.
-  for (std::size_t t = 1; t <= 3; ++t) {
-    EXPECT_GT(estimated.ticks[t].max_load, measured.phases[0].final_max * 1.3) << format_table(estimated, true);
-  }
+  // After the first plan, the estimate-fed balancer runs well above 8% on
+  // average, writes far more, and moves IRQs back and forth.
+  double mean_max = 0;
+  for (std::size_t t = 1; t < estimated.ticks.size(); ++t) mean_max += estimated.ticks[t].max_load;
+  mean_max /= static_cast<double>(estimated.ticks.size() - 1);
+  EXPECT_GT(mean_max, measured.phases[0].final_max * 1.3) << format_table(estimated, true);
   ASSERT_TRUE(measured.converged_at);
   if (estimated.converged_at) {
     EXPECT_GE(*estimated.converged_at, *measured.converged_at + 3);
   }
-  EXPECT_GT(estimated.total_writes, measured.total_writes);
+  EXPECT_GT(estimated.total_writes, 2 * measured.total_writes);
+  EXPECT_TRUE(measured.phases[0].flapped.empty());
+  EXPECT_FALSE(estimated.phases[0].flapped.empty());
 }
 
 // mixed-levels: legacy IRQs (cache level) and an unknown class (package
@@ -267,7 +277,9 @@ TEST(SimCommand, PrintsTableAndJson) {
   EXPECT_NE(text.find("ticks 0-11: converged at tick 1 (1 cycles); max 12.0% vs bound 12.0%"), std::string::npos)
       << text;
   EXPECT_NE(text.find("\"collector\": \"proc\""), std::string::npos);
-  EXPECT_NE(text.find("\"converged_at\": 1"), std::string::npos);
+  // With the estimate the first plan falls short of the bound here and is
+  // put right a cycle later (measured: converged at 1).
+  EXPECT_NE(text.find("\"converged_at\": 2"), std::string::npos) << text;
 
   std::FILE* sink = std::tmpfile();
   EXPECT_EQ(run_simulate_command("/nonexistent/none.toml", SimOptions{}, sink), 1);

@@ -4,9 +4,13 @@
 // hotplug and IRQ lifecycle behave like the kernel, bad scenarios say where.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "irqbpfd/collect/collector.hpp"
 #include "irqbpfd/sim/fake_machine.hpp"
@@ -17,12 +21,14 @@
 #include "irqbpfd/sys/irq_inventory.hpp"
 #include "irqbpfd/sys/proc_interrupts.hpp"
 #include "irqbpfd/sys/proc_stat.hpp"
+#include "irqbpfd/topology/machine.hpp"
 #include "sim_test_util.hpp"
 
 namespace irqbpfd::sim {
 namespace {
 
 using core::cpu_id;
+using core::CpuId;
 using core::CpuSet;
 using core::irq_number;
 
@@ -354,6 +360,125 @@ TEST(FakeMachine, NoiseIsSeededAndBounded) {
     varied = varied || n != 10000U;
   }
   EXPECT_TRUE(varied);
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The sysfs tree the fake machine writes is the scenario's topology: hwloc
+// reading it back (as it reads a real machine) finds the same nodes,
+// packages, shared caches, cores and CPUs as the synthetic description.
+TEST(FakeMachine, SysfsTopologyLoadsBackThroughHwloc) {
+  for (const char* topo : {"pack:1 l3:1 core:4 pu:2", "pack:1 l3:2 core:4 pu:2", "pack:2 [numa] l3:1 core:8 pu:2",
+                           "pack:2 [numa] l3:4 core:16 pu:2", "pack:1 l2:4 core:2 pu:1"}) {
+    SCOPED_TRACE(topo);
+    auto s = parse_scenario(fmt::format("topology = \"{}\"\n[[irq]]\nnumber = 30\nrate = 10\nclass = \"storage\"\n", topo),
+                            "topo.toml");
+    ASSERT_TRUE(s) << s.error().message;
+    auto fm = FakeMachine::create(*s);
+    ASSERT_TRUE(fm) << fm.error().message;
+    const topology::Machine& want = (*fm)->machine();
+    auto got = topology::load_from_root((*fm)->root());
+    ASSERT_TRUE(got) << got.error().message;
+    EXPECT_EQ(got->cpus, want.cpus);
+    ASSERT_EQ(got->nodes.size(), want.nodes.size());
+    for (std::size_t n = 0; n < want.nodes.size(); ++n) {
+      EXPECT_EQ(got->nodes[n].os_index, want.nodes[n].os_index);
+      EXPECT_EQ(got->nodes[n].cpus, want.nodes[n].cpus);
+    }
+    EXPECT_EQ(got->package_count(), want.package_count());
+    EXPECT_EQ(got->cache_count(), want.cache_count());
+    EXPECT_EQ(got->core_count(), want.core_count());
+    for (CpuId c : want.cpus.to_vector()) {
+      const auto a = got->place(c), b = want.place(c);
+      ASSERT_TRUE(a && b);
+      EXPECT_EQ(a->node, b->node);
+      EXPECT_EQ(a->package, b->package);
+      EXPECT_EQ(a->cache_index, b->cache_index);
+      EXPECT_EQ(a->core_index, b->core_index);
+    }
+  }
+}
+
+// Byte formats as the kernel prints them, with masks wider than one 32-bit
+// word (48 CPUs: the top word has 4 digits), and CPU hotplug in the files.
+TEST(FakeMachine, SysfsFilesSpeakTheKernelFormats) {
+  auto s = parse_scenario(R"(
+topology = "pack:2 [numa] l3:1 core:12 pu:2"
+ticks = 3
+[[irq]]
+number = 30
+name = "eth0-q0"
+class = "10gbit-ethernet"
+node = 1
+rate = 10
+[[event]]
+at = 1
+kind = "cpu-offline"
+cpu = 30
+)",
+                          "wide.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm) << fm.error().message;
+  const std::filesystem::path sys = (*fm)->root() / "sys";
+  const std::filesystem::path cpu25 = sys / "devices/system/cpu/cpu25";
+  EXPECT_EQ(read_text(cpu25 / "topology/thread_siblings"), "0000,03000000\n");
+  EXPECT_EQ(read_text(cpu25 / "topology/thread_siblings_list"), "24-25\n");
+  EXPECT_EQ(read_text(cpu25 / "topology/core_siblings"), "ffff,ff000000\n");
+  EXPECT_EQ(read_text(cpu25 / "topology/physical_package_id"), "1\n");
+  EXPECT_EQ(read_text(cpu25 / "topology/core_id"), "12\n");  // hwloc synthetic numbers cores machine-wide
+  EXPECT_EQ(read_text(cpu25 / "cache/index2/level"), "2\n");
+  EXPECT_EQ(read_text(cpu25 / "cache/index2/shared_cpu_map"), "0000,03000000\n");
+  EXPECT_EQ(read_text(cpu25 / "cache/index3/level"), "3\n");
+  EXPECT_EQ(read_text(cpu25 / "cache/index3/type"), "Unified\n");
+  EXPECT_EQ(read_text(cpu25 / "cache/index3/shared_cpu_map"), "ffff,ff000000\n");
+  EXPECT_EQ(std::filesystem::read_symlink(cpu25 / "node1"), "../../node/node1");
+  EXPECT_EQ(read_text(cpu25 / "online"), "1\n");
+  EXPECT_EQ(read_text(sys / "devices/system/node/node1/cpumap"), "ffff,ff000000\n");
+  EXPECT_EQ(read_text(sys / "devices/system/node/node0/cpulist"), "0-23\n");
+  EXPECT_EQ(read_text(sys / "devices/system/node/online"), "0-1\n");
+  EXPECT_EQ(read_text((*fm)->root() / "proc/irq/default_smp_affinity"), "ffff,ffffffff\n");
+  const std::filesystem::path nic = sys / "bus/pci/devices/0000:40:00.0";
+  EXPECT_EQ(read_text(nic / "local_cpus"), "ffff,ff000000\n");
+  EXPECT_EQ(read_text(nic / "numa_node"), "1\n");
+  EXPECT_EQ(read_text(nic / "class"), "0x020000\n");
+  EXPECT_TRUE(std::filesystem::exists(nic / "msi_irqs/30"));
+
+  ASSERT_TRUE((*fm)->step());
+  ASSERT_TRUE((*fm)->step());  // tick 1: cpu 30 goes offline
+  const std::filesystem::path cpu = sys / "devices/system/cpu";
+  EXPECT_EQ(read_text(cpu / "cpu30/online"), "0\n");
+  EXPECT_EQ(read_text(cpu / "cpu29/online"), "1\n");
+  EXPECT_EQ(read_text(cpu / "offline"), "30\n");
+  EXPECT_EQ(read_text(cpu / "online"), "0-29,31-47\n");
+}
+
+// Bind mounts of single files (the irqbalance peer's /proc/interrupts and
+// /proc/stat) stay valid only while the machine rewrites files in place.
+TEST(FakeMachine, RewritesFilesInPlace) {
+  auto s = parse_scenario(kSmall, "small.toml");
+  ASSERT_TRUE(s);
+  auto fm = FakeMachine::create(*s);
+  ASSERT_TRUE(fm);
+  const auto inode = [&](const char* rel) {
+    struct stat st {};
+    EXPECT_EQ(::stat(((*fm)->root() / rel).c_str(), &st), 0) << rel;
+    return st.st_ino;
+  };
+  const char* files[] = {"proc/interrupts", "proc/stat", "proc/irq/default_smp_affinity", "proc/irq/30/smp_affinity",
+                         "sys/devices/system/cpu/online"};
+  std::vector<ino_t> before;
+  for (const char* f : files) before.push_back(inode(f));
+  ASSERT_TRUE(write_affinity(sys::SysRoot((*fm)->root()), irq_number(30), CpuSet{2}, (*fm)->nr_cpu_ids()));
+  ASSERT_TRUE((*fm)->step());
+  ASSERT_TRUE((*fm)->step());
+  EXPECT_EQ((*fm)->effective_cpu(irq_number(30)), cpu_id(2));
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(inode(files[i]), before[i]) << files[i];
 }
 
 TEST(Scenario, ErrorsNameTheFileAndKey) {

@@ -1062,7 +1062,8 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       for (const auto& [c, l] : item.now) path.add(c, -l);
       add_load(path, lands, item.load);
       if (lands.cpu) vectors_path.move(item.effective, lands.cpu);
-      result.next.irqs[d.irq] = IrqHistory{cycle, true};
+      // A pin moves no load: it starts no cooldown.
+      if (kind[i] != 2) result.next.irqs[d.irq] = IrqHistory{cycle, true};
       done[i] = 1;
       --left;
       ++written;

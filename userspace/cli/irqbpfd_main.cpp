@@ -81,6 +81,17 @@ int main(int argc, char** argv) {
   simulate->add_option("--collector", sim_options.collector,
                        "replay: exact per-IRQ time (what BPF measures); proc: irqbalance's estimate")
       ->check(CLI::IsMember({"replay", "proc"}));
+  std::string irqbalance_path, irqbalance_log;
+  simulate->add_option("--balancer", sim_options.balancer,
+                       "irqbpfd: this project's balancer; irqbalance: Debian's irqbalance as a peer, in a private "
+                       "mount namespace over the fake machine (root; scripts/fetch-irqbalance.sh)")
+      ->check(CLI::IsMember({"irqbpfd", "irqbalance"}));
+  simulate->add_option("--irqbalance", irqbalance_path,
+                       "The irqbalance binary (default: $IRQBPFD_IRQBALANCE, else /var/cache/irqbpfd/peer/irqbalance)")
+      ->type_name("PATH");
+  simulate->add_option("--irqbalance-log", irqbalance_log, "Keep irqbalance's output in FILE")->type_name("FILE");
+  simulate->add_flag("--irqbalance-debug", sim_options.irqbalance_debug,
+                     "Run irqbalance with --debug (its tree per scan in the log; costs it CPU time)");
   simulate->add_option("--ticks", sim_ticks, "Run this many ticks instead of the scenario's")->check(CLI::PositiveNumber);
   simulate->add_option("--keep-root", sim_root, "Keep the fake machine root in DIR")->type_name("DIR");
   simulate->add_flag("--json", sim_options.json, "JSON instead of the table");
@@ -90,6 +101,8 @@ int main(int argc, char** argv) {
   if (*simulate) {
     if (sim_ticks > 0) sim_options.ticks = sim_ticks;
     if (!sim_root.empty()) sim_options.root = sim_root;
+    if (!irqbalance_path.empty()) sim_options.irqbalance = irqbalance_path;
+    if (!irqbalance_log.empty()) sim_options.irqbalance_log = irqbalance_log;
     return irqbpfd::sim::run_simulate_command(scenario, sim_options, stdout);
   }
   if (const char* v = std::getenv("IRQBALANCE_BANNED_CPUS")) policy_options.env_banned_mask = v;

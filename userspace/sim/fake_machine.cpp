@@ -1,6 +1,7 @@
 // FakeMachine: the simulated kernel. Owns the fake root's /proc and /sys
-// files, the per-IRQ state (rate, cost, affinity, effective CPU) and the
-// exact cumulative counters; one step() is one tick of the machine.
+// files (complete enough for hwloc and irqbalance: CPU topology, caches,
+// NUMA nodes, PCI devices), the per-IRQ state (rate, cost, affinity,
+// effective CPU) and the exact cumulative counters; one step() is one tick.
 #include "irqbpfd/sim/fake_machine.hpp"
 
 #include <fmt/format.h>
@@ -342,6 +343,7 @@ core::Result<void> FakeMachine::pick_up_affinity(IrqState& irq, TickFacts& facts
   }
   if (!refusal.empty()) {
     ++facts.refused_writes;
+    facts.refused.push_back(irq.spec.irq);
     facts.notes.push_back(fmt::format("irq {}: write '{}' refused: {}", raw(irq.spec.irq), now, refusal));
     irq.files_dirty = true;  // restore
     return {};
@@ -425,7 +427,12 @@ core::Result<void> FakeMachine::write_static_files() {
       !r) {
     return r;
   }
+  if (auto r = put("/sys/devices/system/cpu/kernel_max", fmt::format("{}\n", std::max(nr_cpu_ids_, 8192U) - 1)); !r) {
+    return r;
+  }
   if (auto r = put("/proc/irq/default_smp_affinity", machine_.cpus.to_mask(nr_cpu_ids_) + "\n"); !r) return r;
+  if (auto r = write_cpu_topology_files(); !r) return r;
+  if (auto r = write_node_files(); !r) return r;
 
   // PCI devices: class, node, local CPUs, driver link, MSI vectors, and a
   // network interface with its link speed for ethernet.
@@ -442,6 +449,10 @@ core::Result<void> FakeMachine::write_static_files() {
     CpuSet local = machine_.cpus;
     if (const topology::NumaNode* n = st->spec.node >= 0 ? machine_.node(st->spec.node) : nullptr) local = n->cpus;
     if (auto r = put(dir + "/local_cpulist", local.to_list() + "\n"); !r) return r;
+    if (auto r = put(dir + "/local_cpus", local.to_mask(nr_cpu_ids_) + "\n"); !r) return r;
+    if (auto r = put(dir + "/subsystem_vendor", "0x8086\n"); !r) return r;
+    if (auto r = put(dir + "/subsystem_device", "0x0001\n"); !r) return r;
+    if (auto r = put(dir + "/enable", "1\n"); !r) return r;
     if (auto r = put(dir + "/irq", "0\n"); !r) return r;
     const std::string driver = st->spec.driver.empty() ? std::string(kind.driver) : st->spec.driver;
     const fs::path link = sys_root_.path(dir + "/driver");
@@ -460,6 +471,148 @@ core::Result<void> FakeMachine::write_static_files() {
       return r;
     }
   }
+  return {};
+}
+
+// /sys/devices/system/cpu/cpuN/{topology,cache,nodeM}: the scenario's tree as
+// the x86 kernel shows it (drivers/base/topology.c, cacheinfo.c), masks in
+// the width of nr_cpu_ids. For cpu3 of "pack:1 l3:1 core:4 pu:2":
+//   topology/physical_package_id  0
+//   topology/core_id              1
+//   topology/thread_siblings      0c   (= core_cpus: its SMT siblings)
+//   topology/core_siblings        ff   (= package_cpus)
+//   cache/index3/{level,type,shared_cpu_map}  3, Unified, ff
+//   node0 -> ../../node/node0
+// The synthetic string names the shared cache (l3, or l2); below it every
+// core gets the private caches x86 has: index0 L1d, index1 L1i, index2 L2
+// (then index3 the shared L3). irqbalance's cache domains come from index2
+// (its --deepestcache=2), hwloc reads them all.
+core::Result<void> FakeMachine::write_cpu_topology_files() {
+  const auto put = [&](const std::string& kernel_path, const std::string& text) {
+    return write_file(sys_root_.path(kernel_path), text);
+  };
+  std::map<unsigned, CpuSet> package_cpus;  // by physical id, across nodes
+  for (const topology::NumaNode& n : machine_.nodes) {
+    for (const topology::Package& p : n.packages) package_cpus[p.os_index] |= p.cpus;
+  }
+  struct CacheFile {
+    unsigned level;
+    const char* type;
+    std::uint64_t size_kb;
+    unsigned ways;
+    unsigned id;
+    CpuSet cpus;
+  };
+  for (const topology::NumaNode& n : machine_.nodes) {
+    for (const topology::Package& p : n.packages) {
+      for (const topology::CacheDomain& cache : p.caches) {
+        for (const topology::Core& core : cache.cores) {
+          std::vector<CacheFile> caches = {{1, "Data", 48, 12, core.index, core.cpus},
+                                           {1, "Instruction", 32, 8, core.index, core.cpus}};
+          const std::uint64_t shared_kb = cache.size_bytes > 0 ? cache.size_bytes / 1024 : 32768;
+          if (cache.level == 2) {
+            caches.push_back({2, "Unified", shared_kb, 16, cache.index, cache.cpus});
+          } else {
+            caches.push_back({2, "Unified", 2048, 16, core.index, core.cpus});
+            if (cache.level >= 3) caches.push_back({cache.level, "Unified", shared_kb, 16, cache.index, cache.cpus});
+          }
+          for (CpuId c : core.cpus.to_vector()) {
+            const std::string dir = fmt::format("/sys/devices/system/cpu/cpu{}", raw(c));
+            const CpuSet& pkg = package_cpus[p.os_index];
+            const std::string thread_mask = core.cpus.to_mask(nr_cpu_ids_) + "\n";
+            const std::string thread_list = core.cpus.to_list() + "\n";
+            const std::string pkg_mask = pkg.to_mask(nr_cpu_ids_) + "\n";
+            const std::string pkg_list = pkg.to_list() + "\n";
+            const std::pair<const char*, std::string> topo[] = {
+                {"physical_package_id", fmt::format("{}\n", p.os_index)},
+                {"die_id", "0\n"},
+                {"core_id", fmt::format("{}\n", core.os_index)},
+                {"thread_siblings", thread_mask},
+                {"thread_siblings_list", thread_list},
+                {"core_cpus", thread_mask},
+                {"core_cpus_list", thread_list},
+                {"core_siblings", pkg_mask},
+                {"core_siblings_list", pkg_list},
+                {"package_cpus", pkg_mask},
+                {"package_cpus_list", pkg_list},
+                {"die_cpus", pkg_mask},
+                {"die_cpus_list", pkg_list},
+            };
+            for (const auto& [name, text] : topo) {
+              if (auto r = put(dir + "/topology/" + name, text); !r) return r;
+            }
+            for (std::size_t k = 0; k < caches.size(); ++k) {
+              const CacheFile& cf = caches[k];
+              const std::string idx = fmt::format("{}/cache/index{}/", dir, k);
+              constexpr unsigned kLine = 64;
+              const std::pair<const char*, std::string> files[] = {
+                  {"level", fmt::format("{}\n", cf.level)},
+                  {"type", fmt::format("{}\n", cf.type)},
+                  {"size", fmt::format("{}K\n", cf.size_kb)},
+                  {"id", fmt::format("{}\n", cf.id)},
+                  {"coherency_line_size", fmt::format("{}\n", kLine)},
+                  {"ways_of_associativity", fmt::format("{}\n", cf.ways)},
+                  {"number_of_sets", fmt::format("{}\n", cf.size_kb * 1024 / (kLine * cf.ways))},
+                  {"physical_line_partition", "1\n"},
+                  {"shared_cpu_map", cf.cpus.to_mask(nr_cpu_ids_) + "\n"},
+                  {"shared_cpu_list", cf.cpus.to_list() + "\n"},
+              };
+              for (const auto& [name, text] : files) {
+                if (auto r = put(idx + name, text); !r) return r;
+              }
+            }
+            const fs::path link = sys_root_.path(fmt::format("{}/node{}", dir, n.os_index));
+            std::error_code ec;
+            fs::remove(link, ec);
+            fs::create_symlink(fmt::format("../../node/node{}", n.os_index), link, ec);
+            if (ec) return core::errno_error(link.string(), ec.value());
+          }
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// /sys/devices/system/node: one nodeM per NUMA node (node0 on a machine
+// without NUMA, as a CONFIG_NUMA kernel shows it) with its cpumap, cpulist
+// and meminfo, and the node lists ("0-1").
+core::Result<void> FakeMachine::write_node_files() {
+  std::set<int> ids;
+  for (const topology::NumaNode& n : machine_.nodes) {
+    ids.insert(n.os_index);
+    const std::string dir = fmt::format("/sys/devices/system/node/node{}", n.os_index);
+    if (auto r = write_file(sys_root_.path(dir + "/cpumap"), n.cpus.to_mask(nr_cpu_ids_) + "\n"); !r) return r;
+    if (auto r = write_file(sys_root_.path(dir + "/cpulist"), n.cpus.to_list() + "\n"); !r) return r;
+    // drivers/base/node.c: "Node %d MemTotal:       %8lu kB"
+    constexpr std::uint64_t kTotalKb = 16 * 1024 * 1024, kUsedKb = 1024 * 1024;
+    const std::string meminfo = fmt::format(
+        "Node {0} MemTotal:       {1:>8} kB\nNode {0} MemFree:        {2:>8} kB\nNode {0} MemUsed:        {3:>8} kB\n",
+        n.os_index, kTotalKb, kTotalKb - kUsedKb, kUsedKb);
+    if (auto r = write_file(sys_root_.path(dir + "/meminfo"), meminfo); !r) return r;
+  }
+  CpuSet nodes;
+  for (int id : ids) nodes.insert(core::cpu_id(static_cast<std::uint32_t>(id)));  // a node list parses like a CPU list
+  const std::string list = nodes.to_list() + "\n";
+  for (const char* name : {"online", "possible", "has_cpu", "has_memory", "has_normal_memory"}) {
+    if (auto r = write_file(sys_root_.path(fmt::format("/sys/devices/system/node/{}", name)), list); !r) return r;
+  }
+  return {};
+}
+
+// cpuN/online ("1" or "0") and the offline list, rewritten when a hotplug
+// event changed the online set (the online list is written every tick).
+core::Result<void> FakeMachine::write_cpu_online_files() {
+  if (online_written_ && *online_written_ == online_) return {};
+  for (CpuId c : machine_.cpus.to_vector()) {
+    const std::string path = fmt::format("/sys/devices/system/cpu/cpu{}/online", raw(c));
+    if (auto r = write_file(sys_root_.path(path), online_.contains(c) ? "1\n" : "0\n"); !r) return r;
+  }
+  if (auto r = write_file(sys_root_.path("/sys/devices/system/cpu/offline"), (machine_.cpus - online_).to_list() + "\n");
+      !r) {
+    return r;
+  }
+  online_written_ = online_;
   return {};
 }
 
@@ -566,6 +719,7 @@ core::Result<void> FakeMachine::write_tick_files() {
       !r) {
     return r;
   }
+  if (auto r = write_cpu_online_files(); !r) return r;
   return write_file(sys_root_.path("/sys/devices/system/cpu/online"), online_.to_list() + "\n", 0444);
 }
 

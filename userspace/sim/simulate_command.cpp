@@ -21,10 +21,12 @@ std::string irq_list(const std::vector<core::IrqNumber>& irqs) {
 }  // namespace
 
 std::string format_table(const SimResult& r, bool verbose) {
-  std::string out = fmt::format("scenario {}: {} CPUs ({}), collector {}, {} ticks of {} s\n", r.scenario, r.nr_cpus,
-                                r.topology, r.collector, r.ticks.size(), r.tick_s);
+  const std::string who = r.peer ? fmt::format("balancer irqbalance (pid {}, {})", r.peer->pid, r.peer->mount_ns)
+                                 : fmt::format("collector {}", r.collector);
+  std::string out = fmt::format("scenario {}: {} CPUs ({}), {}, {} ticks of {} s\n", r.scenario, r.nr_cpus, r.topology,
+                                who, r.ticks.size(), r.tick_s);
   out += fmt::format("{:>5} {:>6} {:>7} {:>6} {:>7} {:>7} {:>8}  {}\n", "tick", "writes", "max%", "std%", "hottest",
-                     "bound%", "plan_us", "events");
+                     "bound%", r.peer ? "scan_us" : "plan_us", "events");
   for (const TickRecord& t : r.ticks) {
     std::string notes;
     for (const std::string& n : t.notes) notes += (notes.empty() ? "" : "; ") + n;
@@ -47,6 +49,19 @@ std::string format_table(const SimResult& r, bool verbose) {
     out += fmt::format("  ticks {}-{}: {}; max {}% vs bound {}% ({:+.1f}%); {} writes{}\n", p.start, p.end - 1, conv,
                        pct(p.final_max), pct(p.lower_bound), over, p.writes,
                        p.flapped.empty() ? "" : fmt::format("; flapped: irq {}", irq_list(p.flapped)));
+  }
+  if (r.peer) {
+    const PeerSummary& p = *r.peer;
+    out += fmt::format(
+        "total: {} writes; irqbalance CPU time per scan mean {:.0f} us, max {:.0f} us; start-up {:.1f} ms; "
+        "whole run {:.1f} ms (utime+stime {:.0f} ms); peak RSS {} kB; {} CPU tree rescans; wall {:.1f} s\n",
+        r.total_writes, r.mean_plan_us, r.max_plan_us, p.startup_cpu_us / 1e3, p.exec_cpu_ms, p.stat_cpu_ms,
+        p.peak_rss_kb, p.topology_rescans, p.wall_s);
+    std::string cmd;
+    for (const std::string& a : p.command) cmd += (cmd.empty() ? "" : " ") + a;
+    out += fmt::format("irqbalance: {}{}\n", cmd,
+                       p.banned_cpulist.empty() ? "" : " with IRQBALANCE_BANNED_CPULIST=" + p.banned_cpulist);
+    return out;
   }
   out += fmt::format("total: {} writes; plan CPU time mean {:.0f} us, max {:.0f} us\n", r.total_writes,
                      r.mean_plan_us, r.max_plan_us);
@@ -81,6 +96,7 @@ std::string format_json(const SimResult& r) {
                      {"refused_writes", t.refused_writes},
                      {"writes_to_offline", t.writes_to_offline},
                      {"plan_us", t.plan_us},
+                     {"plan_stat_ms", t.plan_stat_ms},
                      {"model_max_pct", 100.0 * t.model_max},
                      {"plan_summary", t.plan_summary},
                      {"moves", moves},
@@ -99,7 +115,25 @@ std::string format_json(const SimResult& r) {
                       {"tolerance_pct", p.tolerance_pct},
                       {"flapped", flapped}});
   }
+  json peer = nullptr;
+  if (r.peer) {
+    const PeerSummary& p = *r.peer;
+    peer = {{"command", p.command},
+            {"banned_cpulist", p.banned_cpulist},
+            {"pid", p.pid},
+            {"mount_ns", p.mount_ns},
+            {"host_mount_ns", p.host_mount_ns},
+            {"startup_cpu_us", p.startup_cpu_us},
+            {"exec_cpu_ms", p.exec_cpu_ms},
+            {"stat_cpu_ms", p.stat_cpu_ms},
+            {"peak_rss_kb", p.peak_rss_kb},
+            {"topology_rescans", p.topology_rescans},
+            {"wall_s", p.wall_s},
+            {"log", p.log}};
+  }
   const json doc = {{"scenario", r.scenario},
+                    {"balancer", r.balancer},
+                    {"peer", peer},
                     {"collector", r.collector},
                     {"topology", r.topology},
                     {"nr_cpus", r.nr_cpus},

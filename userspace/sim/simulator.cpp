@@ -1,13 +1,16 @@
 // The closed loop under test: per tick, the fake machine runs, then the
 // project's real read path (collector, read_irq_inventory, read_cpu_state,
 // build_snapshot) and balance::plan() run against its root, and the plan's
-// masks are written back. Also the verdicts: phases, convergence, flapping.
+// masks are written back; or irqbalance runs one scan against it as a peer.
+// Also the verdicts: phases, convergence, flapping.
 #include "irqbpfd/sim/simulator.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -17,6 +20,7 @@
 #include "irqbpfd/collect/collector.hpp"
 #include "irqbpfd/model/snapshot.hpp"
 #include "irqbpfd/sim/fake_machine.hpp"
+#include "irqbpfd/sim/irqbalance_peer.hpp"
 #include "irqbpfd/sim/replay_collector.hpp"
 #include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/sys/irq_inventory.hpp"
@@ -146,17 +150,44 @@ void judge(SimResult& r, const Scenario& s) {
   r.mean_plan_us = r.ticks.empty() ? 0 : sum / static_cast<double>(r.ticks.size());
 }
 
-}  // namespace
-
-core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOptions& options) {
-  Scenario scenario = scenario_in;
-  if (options.ticks) scenario.ticks = *options.ticks;
-  if (options.collector != "replay" && options.collector != "proc") {
-    return core::Error{fmt::format("--collector: expected replay or proc, found '{}'", options.collector)};
+// The machine's exact truth of one tick, for either balancer: per-CPU loads,
+// the spread over the CPUs that may take IRQs, the bound, where IRQs ran.
+TickRecord record_truth(const TickFacts& facts, const Scenario& scenario, const FakeMachine& fm, double tick_ns) {
+  TickRecord rec;
+  rec.tick = facts.tick;
+  rec.online = facts.online;
+  rec.notes = facts.notes;
+  rec.cpu_load.assign(fm.nr_cpu_ids(), 0.0);
+  const CpuSet usable = facts.online - scenario.isolated - scenario.nohz_full - scenario.policy.banned_cpus;
+  rec.hottest = facts.online.first().value_or(core::cpu_id(0));
+  for (const auto& [c, ns] : facts.cpu_load_ns) {  // ascending CPU: ties go to the lowest
+    const double l = static_cast<double>(ns) / tick_ns;
+    rec.cpu_load[raw(c)] = l;
+    if (l > rec.max_load) {
+      rec.max_load = l;
+      rec.hottest = c;
+    }
   }
-  auto made = FakeMachine::create(scenario, options.root);
-  if (!made) return made.error();
-  FakeMachine& fm = **made;
+  double mean = 0;
+  usable.for_each([&](CpuId c) { mean += rec.cpu_load[raw(c)]; });
+  mean /= static_cast<double>(std::max<std::size_t>(usable.count(), 1));
+  double var = 0;
+  usable.for_each([&](CpuId c) { var += (rec.cpu_load[raw(c)] - mean) * (rec.cpu_load[raw(c)] - mean); });
+  rec.std_load = std::sqrt(var / static_cast<double>(std::max<std::size_t>(usable.count(), 1)));
+  for (const IrqTick& t : facts.irqs) {
+    rec.placement.emplace_back(t.irq, t.cpu);
+    rec.irq_load.push_back(static_cast<double>(t.load_ns) / tick_ns);
+    if (t.cpu && !usable.contains(*t.cpu) && !t.managed && !t.banned) {
+      rec.forbidden_load += static_cast<double>(t.load_ns) / tick_ns;
+    }
+  }
+  rec.lower_bound = lower_bound(facts, scenario, fm.machine(), usable, tick_ns, &rec.hottest_irq_load);
+  return rec;
+}
+
+// irqbpfd's own loop: the collector, the real readers, build_snapshot and
+// balance::plan, its masks written back through the fake kernel's writer.
+core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& options, FakeMachine& fm, SimResult& result) {
   const sys::SysRoot root(fm.root());
   std::unique_ptr<collect::Collector> collector;
   if (options.collector == "replay") {
@@ -164,13 +195,7 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
   } else {
     collector = std::make_unique<collect::ProcCollector>(root, fm.clock());
   }
-
-  SimResult result;
-  result.scenario = scenario.name;
   result.collector = std::string(collector->name());
-  result.topology = scenario.topology;
-  result.nr_cpus = static_cast<std::uint32_t>(fm.machine().cpus.count());
-  result.tick_s = scenario.tick_s;
   const double tick_ns = scenario.tick_s * 1e9;
   std::map<core::IrqNumber, core::BalanceLevel> levels;
   for (const SimIrq& i : scenario.irqs) {
@@ -213,41 +238,11 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     const double t1 = thread_cpu_us();
     state = planned.next;
 
-    TickRecord rec;
-    rec.tick = tick;
-    rec.online = facts->online;
+    TickRecord rec = record_truth(*facts, scenario, fm, tick_ns);
     rec.plan_us = t1 - t0;
     rec.cycle_us = t1 - c0;
     rec.plan_summary = planned.plan.summary;
     rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
-    rec.notes = facts->notes;
-    rec.cpu_load.assign(fm.nr_cpu_ids(), 0.0);
-    const CpuSet usable =
-        facts->online - scenario.isolated - scenario.nohz_full - scenario.policy.banned_cpus;
-    rec.hottest = facts->online.first().value_or(core::cpu_id(0));
-    for (const auto& [c, ns] : facts->cpu_load_ns) {  // ascending CPU: ties go to the lowest
-      const double l = static_cast<double>(ns) / tick_ns;
-      rec.cpu_load[raw(c)] = l;
-      if (l > rec.max_load) {
-        rec.max_load = l;
-        rec.hottest = c;
-      }
-    }
-    double mean = 0;
-    usable.for_each([&](CpuId c) { mean += rec.cpu_load[raw(c)]; });
-    mean /= static_cast<double>(std::max<std::size_t>(usable.count(), 1));
-    double var = 0;
-    usable.for_each([&](CpuId c) { var += (rec.cpu_load[raw(c)] - mean) * (rec.cpu_load[raw(c)] - mean); });
-    rec.std_load = std::sqrt(var / static_cast<double>(std::max<std::size_t>(usable.count(), 1)));
-    for (const IrqTick& t : facts->irqs) {
-      rec.placement.emplace_back(t.irq, t.cpu);
-      rec.irq_load.push_back(static_cast<double>(t.load_ns) / tick_ns);
-      if (t.cpu && !usable.contains(*t.cpu) && !t.managed && !t.banned) {
-        rec.forbidden_load += static_cast<double>(t.load_ns) / tick_ns;
-      }
-    }
-    rec.lower_bound = lower_bound(*facts, scenario, fm.machine(), usable, tick_ns, &rec.hottest_irq_load);
-
     for (const balance::Move& m : planned.plan.moves) {
       SimMove sm;
       sm.irq = m.irq;
@@ -268,6 +263,146 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
     result.ticks.push_back(std::move(rec));
     before = std::move(after);
   }
+  return {};
+}
+
+ino_t inode_of(const std::filesystem::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// irqbalance's loop: the machine steps while irqbalance is stopped, then it
+// runs exactly one scan, which sees the new counters and writes masks into
+// the fake smp_affinity files; the next step() picks them up. Its moves are
+// the masks that changed (it skips writes of the mask already there), and a
+// move the fake kernel then refuses is marked so on its tick.
+core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& options, FakeMachine& fm,
+                                  SimResult& result) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  const sys::SysRoot root(fm.root());
+  result.collector = "irqbalance";
+  IrqbalanceConfig config = irqbalance_policy(scenario);
+  config.binary = options.irqbalance.value_or(default_irqbalance_binary());
+  config.root = fm.root();
+  config.log = options.irqbalance_log.value_or(fm.root() / "irqbalance.log");
+  config.debug = options.irqbalance_debug;
+  auto started = IrqbalancePeer::start(config);
+  if (!started) return started.error();
+  IrqbalancePeer& peer = **started;
+  PeerSummary summary;
+  summary.command = peer.command();
+  summary.banned_cpulist = config.banned_cpus ? config.banned_cpus->to_list() : "";
+  summary.pid = peer.pid();
+  summary.mount_ns = peer.mount_namespace();
+  summary.host_mount_ns = peer.host_mount_namespace();
+  summary.startup_cpu_us = static_cast<double>(peer.startup_cpu().exec_ns) / 1e3;
+  if (options.irqbalance_log || options.root) summary.log = config.log.string();  // else gone with the temp root
+
+  // Single-file bind mounts show the inode they were made on: the machine
+  // must keep rewriting these in place.
+  const std::filesystem::path bound[] = {root.path("/proc/interrupts"), root.path("/proc/stat")};
+  ino_t inodes[std::size(bound)];
+  for (std::size_t i = 0; i < std::size(bound); ++i) inodes[i] = inode_of(bound[i]);
+
+  const double tick_ns = scenario.tick_s * 1e9;
+  const CpuSet all = fm.machine().cpus;
+  for (std::uint32_t tick = 0; tick < scenario.ticks; ++tick) {
+    const std::string where = fmt::format("tick {}", tick);
+    auto facts = fm.step();
+    if (!facts) return facts.error().with_context(where);
+    for (std::size_t i = 0; i < std::size(bound); ++i) {
+      if (inode_of(bound[i]) != inodes[i]) {
+        return core::Error{fmt::format("{}: {} was replaced, not rewritten: irqbalance's bind mount would go stale",
+                                       where, bound[i].string())};
+      }
+    }
+    if (!result.ticks.empty() && !facts->refused.empty()) {  // the last scan's writes the kernel refused
+      TickRecord& last = result.ticks.back();
+      for (SimMove& m : last.moves) {
+        if (m.refused || !std::binary_search(facts->refused.begin(), facts->refused.end(), m.irq)) continue;
+        m.refused = true;
+        m.reason += " [refused by the kernel]";
+        --last.writes;
+        ++last.refused_writes;
+      }
+    }
+
+    TickRecord rec = record_truth(*facts, scenario, fm, tick_ns);
+    auto scanned = peer.scan();
+    if (!scanned) return scanned.error().with_context(where);
+    rec.plan_us = static_cast<double>(scanned->cpu.exec_ns) / 1e3;
+    rec.cycle_us = rec.plan_us;
+    rec.plan_stat_ms = static_cast<double>(scanned->cpu.stat_ticks) * 10.0;  // USER_HZ = 100
+    if (scanned->topology_rescan) {
+      ++summary.topology_rescans;
+      rec.notes.push_back("irqbalance: rebuilt its CPU tree and placed every IRQ load-blind (rescan)");
+    }
+    // One scan reads /proc/stat once, twice when it rebuilt its tree (and
+    // /proc/interrupts three times then): more would be a second scan.
+    if (scanned->stat_reads != (scanned->topology_rescan ? 2U : 1U)) {
+      rec.notes.push_back(fmt::format("irqbalance: read /proc/stat {} times in one tick", scanned->stat_reads));
+    }
+    for (const IrqTick& t : facts->irqs) {
+      auto text = root.read_if_exists(fmt::format("/proc/irq/{}/smp_affinity", raw(t.irq)));
+      if (!text) return text.error().with_context(where);
+      if (!*text) continue;
+      const std::optional<CpuSet> now = fm.affinity(t.irq);
+      auto mask = CpuSet::parse_mask(**text);
+      if (mask && now && *mask == *now) continue;
+      SimMove m;
+      m.irq = t.irq;
+      m.from = now.value_or(CpuSet{});
+      m.from_cpu = t.cpu;
+      m.reason = "irqbalance";
+      if (!mask) {
+        m.refused = true;
+        m.reason += fmt::format(" wrote '{}' [{}]", **text, mask.error().message);
+        ++rec.refused_writes;
+      } else {
+        m.to = *mask;
+        if (m.to.intersects(all - fm.online())) ++rec.writes_to_offline;
+        ++rec.writes;
+      }
+      rec.moves.push_back(std::move(m));
+    }
+    rec.plan_summary = fmt::format("irqbalance scan: {} affinity writes{}", rec.writes,
+                                   scanned->topology_rescan ? " after rebuilding its CPU tree" : "");
+    result.ticks.push_back(std::move(rec));
+  }
+  auto cpu = peer.cpu();
+  if (!cpu) return cpu.error();
+  summary.exec_cpu_ms = static_cast<double>(cpu->exec_ns) / 1e6;
+  summary.stat_cpu_ms = static_cast<double>(cpu->stat_ticks) * 10.0;  // USER_HZ = 100
+  if (auto rss = peer.peak_rss_kb(); rss) summary.peak_rss_kb = *rss;
+  summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  result.peer = std::move(summary);
+  return {};
+}
+
+}  // namespace
+
+core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOptions& options) {
+  Scenario scenario = scenario_in;
+  if (options.ticks) scenario.ticks = *options.ticks;
+  if (options.collector != "replay" && options.collector != "proc") {
+    return core::Error{fmt::format("--collector: expected replay or proc, found '{}'", options.collector)};
+  }
+  if (options.balancer != "irqbpfd" && options.balancer != "irqbalance") {
+    return core::Error{fmt::format("--balancer: expected irqbpfd or irqbalance, found '{}'", options.balancer)};
+  }
+  auto made = FakeMachine::create(scenario, options.root);
+  if (!made) return made.error();
+  FakeMachine& fm = **made;
+
+  SimResult result;
+  result.scenario = scenario.name;
+  result.balancer = options.balancer;
+  result.topology = scenario.topology;
+  result.nr_cpus = static_cast<std::uint32_t>(fm.machine().cpus.count());
+  result.tick_s = scenario.tick_s;
+  auto ran = options.balancer == "irqbpfd" ? run_irqbpfd(scenario, options, fm, result)
+                                           : run_irqbalance(scenario, options, fm, result);
+  if (!ran) return ran.error();
   judge(result, scenario);
   return result;
 }

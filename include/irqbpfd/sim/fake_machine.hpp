@@ -54,6 +54,7 @@ struct TickFacts {
   std::vector<std::string> notes;      // events applied, affinity writes taken or refused, broken affinities
   std::uint32_t affinity_changes = 0;  // smp_affinity writes the tick picked up
   std::uint32_t refused_writes = 0;    // ... and refused (unparsable, no online CPU)
+  std::vector<core::IrqNumber> refused;  // the IRQs whose write was refused, ascending
 };
 
 class FakeMachine final : public ExactCounters {
@@ -94,7 +95,10 @@ class FakeMachine final : public ExactCounters {
  private:
   FakeMachine(Scenario scenario, topology::Machine machine, std::filesystem::path root, bool owned);
   core::Result<void> write_static_files();
+  core::Result<void> write_cpu_topology_files();
+  core::Result<void> write_node_files();
   core::Result<void> write_tick_files();
+  core::Result<void> write_cpu_online_files();
   core::Result<void> write_irq_files(IrqState& irq);
   core::Result<void> apply_event(const SimEvent& event, TickFacts& facts);
   core::Result<void> pick_up_affinity(IrqState& irq, TickFacts& facts);
@@ -111,6 +115,7 @@ class FakeMachine final : public ExactCounters {
   std::uint32_t tick_ = 0;
   std::uint32_t nr_cpu_ids_ = 1;
   core::CpuSet online_;
+  std::optional<core::CpuSet> online_written_;  // what the per-CPU online files say
   std::vector<std::unique_ptr<IrqState>> irqs_;  // ascending IRQ number
   std::map<core::CpuId, std::uint64_t> hardirq_ns_;  // cumulative per CPU, all time
   std::map<core::CpuId, std::uint64_t> softirq_ns_;

@@ -1,6 +1,6 @@
 // The closed loop: a FakeMachine runs a scenario tick by tick while the
-// project's own code (collector, sys readers, build_snapshot, balance::plan)
-// measures it and writes affinities back. SimResult holds the per-tick
+// project's own code (collector, sys readers, build_snapshot, balance::plan),
+// or irqbalance as a peer, measures it and writes affinities back. SimResult holds the per-tick
 // series (exact loads, writes, plan CPU time) and the verdicts drawn from
 // them: convergence per steady phase, flapping, forbidden CPUs touched.
 #pragma once
@@ -25,6 +25,14 @@ struct SimOptions {
   // "replay": exact per-IRQ time (what BPF measures); "proc": the irqbalance
   // estimate from /proc/stat time split by interrupt counts.
   std::string collector = "replay";
+  // Who balances: "irqbpfd" (the collector above, build_snapshot and
+  // balance::plan) or "irqbalance" (Debian's irqbalance in a private mount
+  // namespace over the fake root, one of its scans per tick; it reads /proc
+  // itself, so `collector` does not apply). See irqbalance_peer.hpp.
+  std::string balancer = "irqbpfd";
+  std::optional<std::filesystem::path> irqbalance;      // its binary (default: default_irqbalance_binary())
+  std::optional<std::filesystem::path> irqbalance_log;  // its output (default: irqbalance.log in the fake root)
+  bool irqbalance_debug = false;                         // run it with --debug: its tree per scan in the log
   std::optional<std::filesystem::path> root;  // keep the fake root here (default: a temp dir, removed)
   std::optional<std::uint32_t> ticks;         // run this many ticks instead of the scenario's
   bool json = false;                          // run_simulate_command: JSON instead of the table
@@ -57,9 +65,10 @@ struct TickRecord {
   std::uint32_t writes = 0;       // affinity writes made after this tick
   std::uint32_t refused_writes = 0;
   std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
-  double plan_us = 0;             // CPU time of balance::plan()
-  double cycle_us = 0;            // CPU time of the balancer's whole cycle: read, inventory, snapshot, plan
-  double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU)
+  double plan_us = 0;             // CPU time of balance::plan(), or of irqbalance's scan (all its threads)
+  double cycle_us = 0;            // CPU time of irqbpfd's whole cycle: read, inventory, snapshot, plan (irqbalance: its scan)
+  double plan_stat_ms = 0;        // irqbalance: the scan's utime+stime delta from /proc/PID/stat (10 ms steps)
+  double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU); irqbalance: 0
   std::string plan_summary;
   std::vector<SimMove> moves;
   std::vector<std::string> notes;  // the machine's events and reactions
@@ -84,9 +93,26 @@ struct PhaseResult {
   std::vector<core::IrqNumber> flapped;  // moved back to a mask it had been moved off, within the phase
 };
 
+// The irqbalance peer of a run: what ran, where, and what it cost besides
+// the per-scan CPU time in TickRecord::plan_us.
+struct PeerSummary {
+  std::vector<std::string> command;  // argv as executed
+  std::string banned_cpulist;        // IRQBALANCE_BANNED_CPULIST, "" when unset
+  int pid = 0;
+  std::string mount_ns, host_mount_ns;  // "mnt:[...]": they differ
+  double startup_cpu_us = 0;      // from exec until its first wait (reading the machine)
+  double exec_cpu_ms = 0;         // whole run, all threads (schedstat, exact)
+  double stat_cpu_ms = 0;         // whole run, utime + stime of /proc/PID/stat (10 ms steps)
+  std::uint64_t peak_rss_kb = 0;  // VmHWM
+  std::uint32_t topology_rescans = 0;  // scans that rebuilt its CPU tree (then placed load-blind)
+  double wall_s = 0;              // the run's wall time: up to its --interval per tick
+  std::string log;                // its output, when kept (--irqbalance-log, or in a kept root)
+};
+
 struct SimResult {
   std::string scenario;
-  std::string collector;
+  std::string balancer = "irqbpfd";  // SimOptions::balancer
+  std::string collector;             // "irqbalance" when the peer balanced (it reads /proc itself)
   std::string topology;
   std::uint32_t nr_cpus = 0;
   double tick_s = 0;
@@ -96,6 +122,7 @@ struct SimResult {
   std::uint32_t total_writes = 0;
   double max_plan_us = 0;
   double mean_plan_us = 0;
+  std::optional<PeerSummary> peer;  // with balancer "irqbalance"
 };
 
 core::Result<SimResult> run_simulation(const Scenario& scenario, const SimOptions& options);
