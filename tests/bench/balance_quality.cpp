@@ -1,12 +1,14 @@
 // Balance quality, closed loop: runs each scenario file through the
 // simulator with irqbpfd's balancer fed exact loads (replay, what BPF
-// measures) and fed irqbalance's estimate (proc), and reports for the last
+// measures), fed irqbalance's estimate (proc), and with Debian's irqbalance
+// itself balancing the same fake machine (irqbalance), and reports for the last
 // tick the per-CPU load std and max against a longest-processing-time
 // reference placement of the same exact loads and against the lower bound
 // max(total/CPUs, hottest IRQ); cycles to converge; writes per cycle over
 // the second half of the run (steady state); the balancer's CPU time per
 // cycle (plan() alone, and the whole cycle: read, inventory, snapshot, plan).
-//   bench_balance_quality [--ticks N] [--json FILE] SCENARIO.toml...
+//   bench_balance_quality [--ticks N] [--json FILE] [--runs replay,proc,irqbalance]
+//                         [--irqbalance PATH] SCENARIO.toml...
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -130,12 +132,26 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::optional<std::uint32_t> ticks;
   std::string json_out;
-  std::vector<std::string> collectors{"replay", "proc"};
+  std::string runs_list = "replay,proc,irqbalance";
+  std::optional<std::string> irqbalance;
   app.add_option("scenarios", files, "scenario TOML files")->required()->check(CLI::ExistingFile);
   app.add_option("--ticks", ticks, "ticks per run (default: the scenario's)");
   app.add_option("--json", json_out, "also write the rows as JSON here");
-  app.add_option("--collectors", collectors, "replay (exact loads) and/or proc (irqbalance's estimate)");
+  app.add_option("--runs", runs_list, "comma-separated: replay (irqbpfd, exact loads), proc (irqbpfd, /proc estimate), irqbalance");
+  app.add_option("--irqbalance", irqbalance, "irqbalance binary (default: scripts/fetch-irqbalance.sh's)");
   CLI11_PARSE(app, argc, argv);
+  std::vector<std::string> runs;
+  for (std::size_t at = 0; at <= runs_list.size();) {
+    const std::size_t comma = std::min(runs_list.find(',', at), runs_list.size());
+    runs.push_back(runs_list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (const auto& r : runs) {
+    if (r != "replay" && r != "proc" && r != "irqbalance") {
+      fmt::print(stderr, "--runs: '{}' is not replay, proc or irqbalance\n", r);
+      return 2;
+    }
+  }
 
   std::vector<Row> rows;
   for (const auto& file : files) {
@@ -144,16 +160,23 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "{}\n", s.error().message);
       return 1;
     }
-    for (const auto& c : collectors) {
+    for (const auto& c : runs) {
       sim::SimOptions o;
-      o.collector = c;
+      if (c == "irqbalance") {
+        o.balancer = "irqbalance";
+        if (irqbalance) o.irqbalance = *irqbalance;
+      } else {
+        o.collector = c;
+      }
       o.ticks = ticks;
       auto r = sim::run_simulation(*s, o);
       if (!r) {
         fmt::print(stderr, "{} ({}): {}\n", s->name, c, r.error().message);
         return 1;
       }
-      rows.push_back(measure(*s, *r, c == "replay" ? "irqbpfd, exact loads" : "irqbpfd, /proc estimate"));
+      rows.push_back(measure(*s, *r,
+                             c == "replay" ? "irqbpfd, exact loads"
+                                           : (c == "proc" ? "irqbpfd, /proc estimate" : "irqbalance 1.9.2")));
       const Row& w = rows.back();
       fmt::print(stderr, "{} / {}: max {}% std {}% (LPT {}% / {}%), bound {}%, converged {}, plan {:.0f} us\n",
                  w.scenario, w.balancer, pct(w.max), pct(w.std), pct(w.lpt_max), pct(w.lpt_std), pct(w.bound),

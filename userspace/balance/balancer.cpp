@@ -114,11 +114,17 @@ struct Landing {
   std::size_t spread = 0;  // candidate index, when !cpu
 };
 
+// Where an IRQ's interrupts landed in the window and how its load split
+// over those CPUs (by interrupt count); an idle IRQ lands where its
+// effective (else smp) affinity says, its (zero) load spread there.
+struct Now {
+  CpuSet cpus;
+  std::vector<std::pair<CpuId, double>> load;  // ns per s per CPU
+};
 struct Item {
   const model::IrqSnapshot* irq = nullptr;
   double load = 0;                                     // ns per s
-  CpuSet current_cpus;                                 // where its interrupts land now
-  std::vector<std::pair<CpuId, double>> now;           // its load per CPU now (by count share)
+  const Now* now = nullptr;                            // where its interrupts land now, and its load there
   std::optional<CpuId> effective;                      // the one CPU the kernel delivers it to now
   int home = -1;                                       // its device's NUMA node, -1: anywhere
   const std::vector<std::size_t>* candidates = nullptr;  // indices into the candidate pool
@@ -146,13 +152,6 @@ std::optional<std::string> ban_reason(const core::IrqDesc& d, const Policy& poli
   return std::nullopt;
 }
 
-// Where an IRQ's interrupts landed in the window and how its load split
-// over those CPUs (by interrupt count); an idle IRQ lands where its
-// effective (else smp) affinity says, its (zero) load spread there.
-struct Now {
-  CpuSet cpus;
-  std::vector<std::pair<CpuId, double>> load;  // ns per s per CPU
-};
 Now where_now(const model::IrqSnapshot& irq, double load) {
   Now out;
   const auto visit = [&](auto&& f) {
@@ -367,6 +366,7 @@ core::Result<core::CpuSet> banned_cpus_from_env(const char* mask, const char* li
 PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& policy) {
   PlanResult result;
   result.next = state;
+  result.next.unfinished.clear();
   result.next.cycle = state.cycle + 1;
   Plan& out = result.plan;
   const std::uint64_t cycle = result.next.cycle;
@@ -495,8 +495,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     Item item;
     item.irq = &irq;
     item.load = load;
-    item.current_cpus = lands;
-    item.now = now_of[k].load;
+    item.now = &now_of[k];
     item.effective = effective_of(irq, lands);
     CpuSet node_cpus = targets;
     if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) {
@@ -538,8 +537,15 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       add_landing(base, k);
       continue;
     }
-    for (std::size_t i : *item.candidates) {
-      if (pool.all[i].cpus == *d.smp_affinity) item.current = i;
+    if (d.smp_affinity->count() == 1) {
+      const CpuId c = *d.smp_affinity->first();
+      if (raw(c) < item.by_cpu->size() && (*item.by_cpu)[raw(c)] >= 0) {
+        item.current = static_cast<std::size_t>((*item.by_cpu)[raw(c)]);
+      }
+    } else {
+      for (std::size_t i : *item.candidates) {
+        if (!pool.all[i].single && pool.all[i].cpus == *d.smp_affinity) item.current = i;
+      }
     }
     items.push_back(std::move(item));
   }
@@ -738,9 +744,26 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // rounds). Swaps exchange a single-CPU IRQ on the hottest CPU with a
   // lighter one elsewhere when no single move helps.
   const auto improve = [&](Assignment& a) {
+    // For single-CPU lists the best move goes to the list's coolest CPU by
+    // placement key (load plus the SMT term): one candidate, not a scan.
+    CoolIndex cool(a.load.loads(), siblings, policy.smt_sibling_weight);
+    std::map<const std::vector<std::size_t>*, std::size_t> ids;
+    for (const auto& [list, cpus] : single_lists) ids[list] = cool.add_list(cpus);
+    const auto move_item = [&](std::size_t i, std::size_t cand, const Landing& to) {
+      const Landing from = a.lands[i];
+      relocate(a, i, cand, to);
+      for (const Landing& l : {from, to}) {
+        if (l.cpu) {
+          cool.changed(*l.cpu);
+        } else {
+          pool.all[l.spread].cpus.for_each([&](CpuId c) { cool.changed(c); });
+        }
+      }
+    };
     for (int round = 0; round < 4096; ++round) {
       const CpuId hot = a.load.hottest();
-      double best_max = a.load.max() - eps;
+      const double limit = a.load.max() - eps;
+      double best_max = limit;
       double best_key = 0;  // among equal maxima: the destination with the least SMT sibling load
       std::optional<std::tuple<std::size_t, std::size_t, Landing>> best_move;  // item, candidate, landing
       const auto sibling_key = [&](const Landing& l) {
@@ -751,14 +774,26 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       };
       const auto try_moves = [&](std::size_t i) {
         const Item& item = items[i];
+        if (auto it = ids.find(item.candidates); it != ids.end() && a.lands[i].cpu) {
+          const CpuId to_cpu = cool.best(it->second).second;
+          if (to_cpu == *a.lands[i].cpu) return;
+          const auto cand = static_cast<std::size_t>((*item.by_cpu)[raw(to_cpu)]);
+          const Landing to{to_cpu, cand};
+          const double m = max_after_move(a.load, a.lands[i], to, item.load);
+          if (m < limit && (!best_move || m < best_max - eps)) {
+            best_max = m;
+            best_move = {i, cand, to};
+          }
+          return;
+        }
         const bool home_now = in_home(item, a.target[i]);
         for (std::size_t cand : *item.candidates) {
           if (cand == a.target[i] || (home_now && !in_home(item, cand))) continue;
           const Landing to = landing(item, cand, a.vectors);
           const double m = max_after_move(a.load, a.lands[i], to, item.load);
-          if (m > best_max + eps) continue;
+          if (m >= limit || m > best_max + eps) continue;  // must lower the hottest CPU
           const double k = sibling_key(to);
-          if (m < best_max - eps || !best_move || k < best_key - eps) {
+          if (!best_move || m < best_max - eps || k < best_key - eps) {
             best_max = std::min(best_max, m);
             best_key = k;
             best_move = {i, cand, to};
@@ -771,7 +806,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       }
       if (best_move) {
         const auto [i, cand, to] = *best_move;
-        relocate(a, i, cand, to);
+        move_item(i, cand, to);
         continue;
       }
       // Swaps: x (on hot) <-> y (on cpu c), both on one CPU, each allowed
@@ -800,8 +835,8 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       }
       if (!best_swap) break;
       const auto [x, cx, y, cy] = *best_swap;
-      relocate(a, x, cx, Landing{pool.all[cx].single, cx});
-      relocate(a, y, cy, Landing{pool.all[cy].single, cy});
+      move_item(x, cx, Landing{pool.all[cx].single, cx});
+      move_item(y, cy, Landing{pool.all[cy].single, cy});
     }
   };
 
@@ -813,9 +848,9 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     CoolIndex cool(a.load.loads(), siblings, 0.0);
     std::map<const std::vector<std::size_t>*, std::size_t> ids;
     for (const auto& [list, cpus] : single_lists) ids[list] = cool.add_list(cpus);
-    const double margin = static_cast<double>(policy.min_gain_ns);
+    const double margin = static_cast<double>(policy.min_gain_ns) / 5;
     std::vector<CpuId> cpus = targets.to_vector();
-    for (int pass = 0; pass < 4; ++pass) {
+    for (int pass = 0; pass < 6; ++pass) {
       bool moved = false;
       std::stable_sort(cpus.begin(), cpus.end(), [&](CpuId x, CpuId y) { return a.load[x] > a.load[y]; });
       for (CpuId c : cpus) {
@@ -831,6 +866,44 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
           cool.changed(b);
           moved = true;
         }
+      }
+      // Swaps between the k-th hottest and the k-th coolest CPU: x (on the
+      // hot one) for a lighter y (on the cool one) when the gap exceeds
+      // their difference plus the margin; the best pair per CPU pair.
+      for (const auto& [list, list_cpus] : single_lists) {
+      std::vector<CpuId> group = list_cpus;
+      std::stable_sort(group.begin(), group.end(), [&](CpuId x, CpuId y) { return a.load[x] > a.load[y]; });
+      for (std::size_t k = 0; k < group.size() / 2; ++k) {
+        const CpuId hot = group[k], cool_cpu = group[group.size() - 1 - k];
+        const double gap = a.load[hot] - a.load[cool_cpu];
+        if (gap <= margin) break;
+        std::optional<std::pair<std::size_t, std::size_t>> best;
+        double best_gain = 0;
+        for (std::size_t x : a.on_cpu[raw(hot)]) {
+          if (raw(cool_cpu) >= items[x].by_cpu->size() || (*items[x].by_cpu)[raw(cool_cpu)] < 0) continue;
+          if (ids.find(items[x].candidates) == ids.end()) continue;
+          for (std::size_t y : a.on_cpu[raw(cool_cpu)]) {
+            const double d = items[x].load - items[y].load;
+            if (d <= 0 || gap - d <= margin) continue;
+            if (raw(hot) >= items[y].by_cpu->size() || (*items[y].by_cpu)[raw(hot)] < 0) continue;
+            if (ids.find(items[y].candidates) == ids.end()) continue;
+            const double gain = d * (gap - d);  // half the drop of the sum of squares
+            if (gain > best_gain) {
+              best_gain = gain;
+              best = {{x, y}};
+            }
+          }
+        }
+        if (!best) continue;
+        const auto [x, y] = *best;
+        const auto cx = static_cast<std::size_t>((*items[x].by_cpu)[raw(cool_cpu)]);
+        const auto cy = static_cast<std::size_t>((*items[y].by_cpu)[raw(hot)]);
+        relocate(a, x, cx, Landing{cool_cpu, cx});
+        relocate(a, y, cy, Landing{hot, cy});
+        cool.changed(hot);
+        cool.changed(cool_cpu);
+        moved = true;
+      }
       }
       if (!moved) break;
     }
@@ -852,7 +925,9 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // Placement 2: every IRQ where it runs (when that is a place its level
   // allows), the rest placed longest first, then improved. It needs far
   // fewer writes; it is taken when it is about as good as placement 1.
-  Assignment kept = [&] {
+  // `unfinished`: masks a capped plan of the last cycle still had to write;
+  // an IRQ with one that is still a candidate is placed there instead.
+  const auto build_kept = [&](const std::map<core::IrqNumber, CpuSet>* unfinished) {
     LoadMap loads = base;
     Vectors vec = vectors_now;
     std::vector<std::size_t> target_of(items.size(), 0);
@@ -861,7 +936,18 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     for (std::size_t idx : order) {
       const Item& item = items[idx];
       std::optional<std::size_t> stay;
-      if (!item.mandatory && item.effective) {
+      bool moves = false;
+      if (unfinished != nullptr && !item.mandatory) {
+        if (auto it = unfinished->find(item.irq->desc.irq); it != unfinished->end()) {
+          for (std::size_t cand : *item.candidates) {
+            if (pool.all[cand].cpus == it->second) stay = cand;
+          }
+          moves = stay.has_value();
+        }
+      }
+      if (stay) {
+        // carried over from the last plan
+      } else if (!item.mandatory && item.effective) {
         const CpuId here = *item.effective;
         if (raw(here) < item.by_cpu->size() && (*item.by_cpu)[raw(here)] >= 0) {
           stay = static_cast<std::size_t>((*item.by_cpu)[raw(here)]);
@@ -885,14 +971,20 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       target_of[idx] = *stay;
       lands_of[idx] = landing(item, *stay, vec);
       add_load(loads, lands_of[idx], item.load);
+      if (moves && lands_of[idx].cpu) vec.move(item.effective, lands_of[idx].cpu);
     }
     auto cool = make_cool(loads);
     for (std::size_t idx : rest) place_best(idx, loads, vec, true, target_of, lands_of, cool.get());
-    return assemble(std::move(loads), std::move(vec), std::move(target_of), std::move(lands_of));
-  }();
-  improve(kept);
-  even_out(kept);
-  const auto std_of = [&](const LoadIndex& l) {
+    Assignment a = assemble(std::move(loads), std::move(vec), std::move(target_of), std::move(lands_of));
+    improve(a);
+    even_out(a);
+    return a;
+  };
+  Assignment kept = build_kept(nullptr);
+  std::optional<Assignment> carried;
+  if (!state.unfinished.empty()) carried = build_kept(&state.unfinished);
+  // Population std of the loads over the CPUs that may take IRQs.
+  const auto std_over = [&](const LoadMap& l) {
     double sum = 0, sq = 0;
     targets.for_each([&](CpuId c) {
       sum += l[c];
@@ -901,9 +993,19 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     const auto n = static_cast<double>(targets.count());
     return std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
   };
+  const auto std_of = [&](const LoadIndex& l) { return std_over(l.loads()); };
+  // Kept wins when its hottest CPU is within 1% (or 0.5% of a CPU) of the
+  // fresh one's and its spread within 3% of it: then it reaches the same
+  // balance with fewer writes.
   const double tol = std::max(0.005 * kNsPerS, 0.01 * fresh.load.max());
-  const bool keep = kept.load.max() <= fresh.load.max() + tol && std_of(kept.load) <= std_of(fresh.load) + tol;
-  Assignment& chosen = keep ? kept : fresh;
+  const auto as_good = [&](const Assignment& a) {
+    return a.load.max() <= fresh.load.max() + tol && std_of(a.load) <= std_of(fresh.load) * 1.03 + 1e-4 * kNsPerS;
+  };
+  // A plan the cap cut short is finished rather than re-decided, when it
+  // still holds up; else the fewest writes that are as good; else fresh.
+  const bool carry = carried && as_good(*carried);
+  const bool keep = !carry && as_good(kept);
+  Assignment& chosen = carry ? *carried : (keep ? kept : fresh);
   for (std::size_t i = 0; i < items.size(); ++i) {
     items[i].target = chosen.target[i];
     items[i].lands = chosen.lands[i];
@@ -921,9 +1023,36 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   };
   const Objective now = objective(before);
   const Objective goal = objective(target.loads());
-  const double threshold = std::max(policy.min_gain_pct / 100.0 * now.max, static_cast<double>(policy.min_gain_ns));
+  // How much loads moved since the last cycle, load-weighted.
+  double moved_sum = 0, weight = 0;
+  {
+    auto prev = state.loads.begin();
+    result.next.loads.clear();
+    result.next.loads.reserve(snap.irqs.size());
+    for (const auto& irq : snap.irqs) {
+      const double l = load_of(irq, snap.window_s);
+      result.next.loads.emplace_back(irq.desc.irq, l);
+      while (prev != state.loads.end() && prev->first < irq.desc.irq) ++prev;
+      if (prev == state.loads.end() || prev->first != irq.desc.irq) continue;
+      const double hi = std::max(l, prev->second);
+      if (hi <= 0) continue;
+      moved_sum += std::abs(l - prev->second);
+      weight += hi;
+    }
+  }
+  if (weight > 0) {
+    const double observed = moved_sum / weight;
+    result.next.noise = state.noise < 0 ? observed : 0.5 * state.noise + 0.5 * observed;
+  }
+  const double gain_share = result.next.noise < 0 ? policy.min_gain_pct / 100.0
+                                                  : std::min(policy.min_gain_pct / 100.0, 3.0 * result.next.noise);
+  const double threshold = std::max(gain_share * now.max, static_cast<double>(policy.min_gain_ns));
+  // Worth it: the hottest CPU drops by more than the threshold, or, the
+  // hottest CPU no worse, the spread (std over the CPUs that may take IRQs)
+  // drops by more than half of it (a CPU back online gets work).
+  const double spread_threshold = std::max(gain_share / 2.0 * now.max, static_cast<double>(policy.min_gain_ns));
   const bool worth = (now.max - goal.max) > threshold ||
-                     (goal.max <= now.max + eps && (std::sqrt(now.sumsq) - std::sqrt(goal.sumsq)) > threshold);
+                     (goal.max <= now.max + eps && std_over(before) - std_over(target.loads()) > spread_threshold);
   const bool any_mandatory = std::any_of(items.begin(), items.end(), [](const Item& i) { return i.mandatory; });
 
   // --- Path: from where loads are now towards the target, one move at a
@@ -942,7 +1071,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     std::vector<Landing> lands_of(items.size());
     for (std::size_t i : order) {
       if (!items[i].mandatory) continue;
-      for (const auto& [c, l] : items[i].now) scratch[c] -= l;
+      for (const auto& [c, l] : items[i].now->load) scratch[c] -= l;
       place_best(i, scratch, vec, false, target_of, lands_of);
       items[i].target = target_of[i];
       items[i].lands = lands_of[i];
@@ -952,19 +1081,19 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // first), then relocations from the hottest CPUs (heaviest IRQ first),
   // then pins (the IRQ already runs inside its target: no load moves).
   const auto kind_of = [&](const Item& item) {
-    return item.mandatory ? 0 : (item.current_cpus.is_subset_of(pool.all[item.target].cpus) ? 2 : 1);
+    return item.mandatory ? 0 : (item.now->cpus.is_subset_of(pool.all[item.target].cpus) ? 2 : 1);
   };
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
-    const bool differs = !item.current || *item.current != item.target || !(item.current_cpus.is_subset_of(pool.all[item.target].cpus));
+    const bool differs = !item.current || *item.current != item.target || !(item.now->cpus.is_subset_of(pool.all[item.target].cpus));
     if (item.mandatory || (worth && differs)) pending.push_back(i);
   }
   std::vector<int> kind(items.size(), 0);
   std::vector<double> source_load(items.size(), 0);
   for (std::size_t i : pending) {
     kind[i] = kind_of(items[i]);
-    for (const auto& [c, l] : items[i].now) source_load[i] = std::max(source_load[i], before[c]);
+    for (const auto& [c, l] : items[i].now->load) source_load[i] = std::max(source_load[i], before[c]);
   }
   std::stable_sort(pending.begin(), pending.end(), [&](std::size_t a, std::size_t b) {
     if (kind[a] != kind[b]) return kind[a] < kind[b];
@@ -990,9 +1119,9 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       // writes before it.
       const Landing lands = landing(item, item.target, vectors_path);
       Objective o;
-      if (item.now.size() == 1 && lands.cpu && online.contains(item.now[0].first)) {
-        const CpuId from = item.now[0].first, to_cpu = *lands.cpu;
-        const double l = item.now[0].second;
+      if (item.now->load.size() == 1 && lands.cpu && online.contains(item.now->load[0].first)) {
+        const CpuId from = item.now->load[0].first, to_cpu = *lands.cpu;
+        const double l = item.now->load[0].second;
         if (from == to_cpu) {
           o = {here.max, here.sumsq};
           const double v = path[from] - l + item.load;
@@ -1006,13 +1135,13 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       } else {
         const CpuSet to_set = lands_set(lands);
         CpuSet touched = to_set;
-        for (const auto& [c, l] : item.now) touched.insert(c);
+        for (const auto& [c, l] : item.now->load) touched.insert(c);
         const double in_share = item.load / static_cast<double>(to_set.count());
         o.max = path.max_excluding(touched);
         o.sumsq = here.sumsq;
         touched.for_each([&](CpuId c) {
           double v = path[c];
-          for (const auto& [nc, l] : item.now) {
+          for (const auto& [nc, l] : item.now->load) {
             if (nc == c) v -= l;
           }
           if (to_set.contains(c)) v += in_share;
@@ -1033,33 +1162,48 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       if (item.mandatory) {
         if (d.smp_affinity->intersects(forbidden)) {
           reason = fmt::format("on forbidden CPU(s) {} (isolated, nohz_full or banned)", (*d.smp_affinity & forbidden).to_list());
-        } else if (item.current_cpus.intersects(powersave)) {
-          reason = fmt::format("powersave: draining cpu {}", (item.current_cpus & powersave).to_list());
+        } else if (item.now->cpus.intersects(powersave)) {
+          reason = fmt::format("powersave: draining cpu {}", (item.now->cpus & powersave).to_list());
         } else {
-          reason = fmt::format("runs on cpu {} outside its device's NUMA node {}", item.current_cpus.to_list(), d.node);
+          reason = fmt::format("runs on cpu {} outside its device's NUMA node {}", item.now->cpus.to_list(), d.node);
         }
         reason += fmt::format("; to {}", to.label);
       } else if (kind[i] == 2) {
         reason = fmt::format("pinned to {} where it already runs (load {}): the mask {} let it wander", to.label,
                              pct(item.load), d.smp_affinity->to_list());
       } else {
+        // One format call with the numbers (this runs for every move of a
+        // first plan on a big machine): percent of a CPU, one decimal.
         const CpuSet to_set = lands_set(lands);
         double from_load = 0;
-        for (const auto& [c, l] : item.now) from_load = std::max(from_load, path[c]);
+        for (const auto& [c, l] : item.now->load) from_load = std::max(from_load, path[c]);
         double to_load = 0;
         to_set.for_each([&](CpuId c) { to_load = std::max(to_load, path[c]); });
         const double share = item.load / static_cast<double>(to_set.count());
-        const std::string where = to_set == to.cpus ? to.label : fmt::format("{} (lands on cpu {})", to.label, to_set.to_list());
-        reason = fmt::format("load {} from cpu {} ({} -> {}) to {} ({} -> {})", pct(item.load),
-                             item.current_cpus.to_list(), pct(from_load),
-                             pct(from_load - item.load / static_cast<double>(std::max<std::size_t>(item.now.size(), 1))),
-                             where, pct(to_load), pct(to_load + share));
-        reason += o.max < here.max - eps ? fmt::format("; hottest CPU {} -> {}", pct(here.max), pct(o.max))
-                                         : std::string("; evens the spread");
+        const double left = item.load / static_cast<double>(std::max<std::size_t>(item.now->load.size(), 1));
+        constexpr double k = 100.0 / kNsPerS;
+        const std::string from_cpus = item.now->cpus.to_list();
+        if (lands.cpu && to_set == to.cpus) {
+          reason = o.max < here.max - eps
+                       ? fmt::format("load {:.1f}% from cpu {} ({:.1f}% -> {:.1f}%) to {} ({:.1f}% -> {:.1f}%); "
+                                     "hottest CPU {:.1f}% -> {:.1f}%",
+                                     k * item.load, from_cpus, k * from_load, k * (from_load - left), to.label,
+                                     k * to_load, k * (to_load + share), k * here.max, k * o.max)
+                       : fmt::format("load {:.1f}% from cpu {} ({:.1f}% -> {:.1f}%) to {} ({:.1f}% -> {:.1f}%); evens the spread",
+                                     k * item.load, from_cpus, k * from_load, k * (from_load - left), to.label,
+                                     k * to_load, k * (to_load + share));
+        } else {
+          const std::string where =
+              to_set == to.cpus ? to.label : fmt::format("{} (lands on cpu {})", to.label, to_set.to_list());
+          reason = fmt::format("load {:.1f}% from cpu {} ({:.1f}% -> {:.1f}%) to {} ({:.1f}% -> {:.1f}%){}", k * item.load,
+                               from_cpus, k * from_load, k * (from_load - left), where, k * to_load, k * (to_load + share),
+                               o.max < here.max - eps ? fmt::format("; hottest CPU {:.1f}% -> {:.1f}%", k * here.max, k * o.max)
+                                                      : std::string("; evens the spread"));
+        }
       }
       out.moves.push_back({d.irq, *d.smp_affinity, to.cpus, std::move(reason),
                            static_cast<std::int64_t>(here.max - o.max)});
-      for (const auto& [c, l] : item.now) path.add(c, -l);
+      for (const auto& [c, l] : item.now->load) path.add(c, -l);
       add_load(path, lands, item.load);
       if (lands.cpu) vectors_path.move(item.effective, lands.cpu);
       // A pin moves no load: it starts no cooldown.
@@ -1068,6 +1212,13 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       --left;
       ++written;
       progress = true;
+    }
+  }
+
+  // What the cap left for the next cycle.
+  if (written >= policy.max_moves_per_cycle) {
+    for (std::size_t i : pending) {
+      if (done[i] == 0 && kind[i] != 0) result.next.unfinished[items[i].irq->desc.irq] = pool.all[items[i].target].cpus;
     }
   }
 

@@ -32,12 +32,15 @@ struct Policy {
   // spread) by more than this share of the hottest load, and by at least
   // min_gain_ns per second (0.5% of a CPU): noise and idle machines do not
   // move IRQs.
+  // With measured noise known, the threshold is 3x the noise (as a share of
+  // the hottest load) when that is smaller than min_gain_pct: steady loads
+  // get within a few percent of the best placement, noisy ones do not move.
   double min_gain_pct = 10.0;
   std::uint64_t min_gain_ns = 5'000'000;
   std::uint32_t cooldown_cycles = 3;       // an IRQ moved in cycle c stays until c + cooldown
   // A ceiling on writes per cycle: a first plan on a big machine fits in
   // one or two cycles, a runaway never floods the kernel with migrations.
-  std::uint32_t max_moves_per_cycle = 256;
+  std::uint32_t max_moves_per_cycle = 1024;
   // SMT: a CPU's cost counts this share of its siblings' load, so hot IRQs go
   // to distinct physical cores before sharing one.
   double smt_sibling_weight = 0.5;
@@ -58,6 +61,15 @@ struct State {
   std::uint64_t cycle = 0;
   std::map<core::IrqNumber, IrqHistory> irqs;
   core::CpuSet powersave;  // CPUs drained for powersave
+  // Masks a plan cut short by max_moves_per_cycle still had to write: the
+  // next plan finishes it (when it still holds up) instead of re-deciding.
+  std::map<core::IrqNumber, core::CpuSet> unfinished;
+  // Each IRQ's load last cycle (ns per s), ascending IRQ, and how much loads
+  // moved between cycles (a load-weighted mean of |change| / load, smoothed;
+  // negative until two cycles were seen). Measured steadiness lets the gain
+  // threshold shrink below min_gain_pct; noise keeps it there.
+  std::vector<std::pair<core::IrqNumber, double>> loads;
+  double noise = -1;
 };
 
 struct Move {
