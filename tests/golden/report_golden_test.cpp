@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "fake_root.hpp"
+#include "golden.hpp"
 #include "run_command.hpp"
 
 namespace irqbpfd {
@@ -19,10 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CommandResult;
+using testing::expect_golden;
 using testing::fixtures_dir;
 using testing::run_command;
-
-const fs::path kExpected = fs::path(IRQBPFD_FIXTURES_DIR) / ".." / "golden" / "expected";
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
@@ -50,19 +50,6 @@ std::string report(std::vector<std::string> args, const std::string& root = "") 
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::string out = replace_all(r.out, fs::weakly_canonical(fixtures_dir()).string(), "<FIXTURES>");
   return root.empty() ? out : replace_all(out, root, "<ROOT>");
-}
-
-void expect_golden(const std::string& name, const std::string& actual) {
-  const fs::path file = kExpected / name;
-  if (const char* update = std::getenv("IRQBPFD_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
-    std::ofstream(file, std::ios::binary) << actual;
-    GTEST_SKIP() << "rewrote " << file << "; review the diff";
-  }
-  std::ifstream in(file, std::ios::binary);
-  ASSERT_TRUE(in) << "missing golden file " << file << " (run with IRQBPFD_UPDATE_GOLDEN=1)";
-  std::ostringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(actual, expected.str()) << "golden " << name << " differs";
 }
 
 std::string seed_sample() { return fs::weakly_canonical(fixtures_dir() / "seed" / "sample_interrupt").string(); }

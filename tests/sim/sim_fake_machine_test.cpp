@@ -481,6 +481,68 @@ TEST(FakeMachine, RewritesFilesInPlace) {
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(inode(files[i]), before[i]) << files[i];
 }
 
+TEST(Scenario, QueueGroupsExpandToZipfRatesAndSpreadMasks) {
+  auto s = parse_scenario(R"(
+topology = "pack:2 [numa] core:4 pu:1"
+seed = 9
+[[queues]]
+first = 100
+count = 8
+name = "eth0-{}"
+class = "10gbit-ethernet"
+node = 1
+rate = 1000
+zipf = 1.0
+cost_ns = 2000
+cost_spread_pct = 20
+softirq_pct = 50
+initial = "spread"
+)",
+                          "q.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->irqs.size(), 8U);
+  // Rates: 1/(k+1) shares of 1000 (harmonic number of 8 = 2.7179), queue 0
+  // the hottest without shuffle; names and numbers in order; one device.
+  EXPECT_EQ(s->irqs[0].name, "eth0-0");
+  EXPECT_EQ(raw(s->irqs[7].irq), 107U);
+  EXPECT_NEAR(s->irqs[0].interrupts_per_s, 1000 / 2.717857, 1e-3);
+  EXPECT_NEAR(s->irqs[7].interrupts_per_s, 1000 / 2.717857 / 8, 1e-3);
+  double total = 0;
+  for (const SimIrq& i : s->irqs) {
+    total += i.interrupts_per_s;
+    EXPECT_GE(i.cost_ns, 1600.0);
+    EXPECT_LE(i.cost_ns, 2400.0);
+    EXPECT_EQ(i.device, s->irqs[0].device);
+    EXPECT_EQ(i.node, 1);
+    EXPECT_DOUBLE_EQ(i.softirq_share, 0.5);
+  }
+  EXPECT_NEAR(total, 1000, 1e-6);
+  // Spread: queue q on the q-th CPU of node 1 (CPUs 4-7), round robin.
+  EXPECT_EQ(s->irqs[0].affinity, CpuSet{4});
+  EXPECT_EQ(s->irqs[5].affinity, CpuSet{5});
+  // The same file expands the same way; a shuffle keeps the rates, moves them.
+  auto again = parse_scenario("topology = \"core:2 pu:1\"\n[[queues]]\nfirst = 10\ncount = 16\nrate = 160\nzipf = 1\n"
+                              "shuffle = true\ncost_spread_pct = 50\n",
+                              "a.toml");
+  auto twice = parse_scenario("topology = \"core:2 pu:1\"\n[[queues]]\nfirst = 10\ncount = 16\nrate = 160\nzipf = 1\n"
+                              "shuffle = true\ncost_spread_pct = 50\n",
+                              "a.toml");
+  ASSERT_TRUE(again && twice);
+  for (std::size_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(again->irqs[i].interrupts_per_s, twice->irqs[i].interrupts_per_s);
+    EXPECT_EQ(again->irqs[i].cost_ns, twice->irqs[i].cost_ns);
+  }
+  EXPECT_NE(again->irqs[0].interrupts_per_s, 160 / 3.380729) << "shuffled: queue 0 is not always the hottest";
+  // Errors name the group and key; overlaps with [[irq]] are refused.
+  auto bad = parse_scenario("topology = \"core:2 pu:1\"\n[[queues]]\nfirst = 1\ncount = 2\nrate = 1\nname = \"q\"\n", "b.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "b.toml: queues[0].name: must contain {} (the queue index)");
+  auto twice_declared = parse_scenario(
+      "topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 11\nrate = 1\n[[queues]]\nfirst = 10\ncount = 2\nrate = 1\n", "c.toml");
+  ASSERT_FALSE(twice_declared);
+  EXPECT_EQ(twice_declared.error().message, "c.toml: queues[0]: IRQ 11 is declared twice");
+}
+
 TEST(Scenario, ErrorsNameTheFileAndKey) {
   const auto err = [](std::string_view text) {
     auto s = parse_scenario(text, "bad.toml");
@@ -506,13 +568,16 @@ TEST(Scenario, ErrorsNameTheFileAndKey) {
 
 TEST(Scenario, EveryScenarioFileLoads) {
   int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(scenarios_dir())) {
-    if (entry.path().extension() != ".toml") continue;
-    auto s = load_scenario(entry.path());
-    EXPECT_TRUE(s) << s.error().message;
-    ++n;
+  // The test scenarios and the benchmark's (tests/bench/scenarios).
+  for (const auto& dir : {scenarios_dir(), scenarios_dir().parent_path().parent_path() / "bench" / "scenarios"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".toml") continue;
+      auto s = load_scenario(entry.path());
+      EXPECT_TRUE(s) << s.error().message;
+      ++n;
+    }
   }
-  EXPECT_GE(n, 6);
+  EXPECT_GE(n, 15);
 }
 
 }  // namespace
