@@ -46,15 +46,77 @@ class LoadMap {
   std::vector<double> load_;
 };
 
-// Per-CPU loads with the member CPUs kept in load order, so the hottest CPU,
-// and the hottest outside one or two CPUs, cost no scan; the sum of squares
-// over the members is kept as loads change.
+// A tournament tree over slots 0..n-1: each inner node holds the better of
+// its children, so the best slot is at the root and an update costs
+// log2(n) steps, with no allocation after construction. `Hotter` picks the
+// larger value, `Cooler` the smaller; equal values: the lower slot.
+struct Hotter {
+  static constexpr double kNone = -1e300;
+  static bool better(double a, double b) { return a > b; }
+};
+struct Cooler {
+  static constexpr double kNone = 1e300;
+  static bool better(double a, double b) { return a < b; }
+};
+template <class Order>
+class Tournament {
+ public:
+  explicit Tournament(std::size_t n) : size_(1) {
+    while (size_ < std::max<std::size_t>(n, 1)) size_ *= 2;
+    value_.assign(size_, Order::kNone);
+    win_.assign(2 * size_, 0);
+    for (std::size_t i = 0; i < size_; ++i) win_[size_ + i] = static_cast<std::uint32_t>(i);
+    for (std::size_t i = size_ - 1; i >= 1; --i) win_[i] = pick(win_[2 * i], win_[2 * i + 1]);
+  }
+  void set(std::size_t slot, double v) {
+    value_[slot] = v;
+    for (std::size_t i = (size_ + slot) / 2; i >= 1; i /= 2) win_[i] = pick(win_[2 * i], win_[2 * i + 1]);
+  }
+  [[nodiscard]] double value(std::size_t slot) const { return value_[slot]; }
+  [[nodiscard]] std::size_t best() const { return win_[1]; }
+  [[nodiscard]] double best_value() const { return value_[win_[1]]; }
+  // The best value among all slots but `a` and `b` (walks at most two
+  // paths: the root's winner is a or b only along them).
+  [[nodiscard]] double best_excluding(std::size_t a, std::size_t b) const {
+    return value_[best_without(1, a, b)];
+  }
+
+ private:
+  [[nodiscard]] std::uint32_t pick(std::uint32_t x, std::uint32_t y) const {
+    if (Order::better(value_[y], value_[x])) return y;
+    return x;
+  }
+  // Winner of node i's subtree with slots a and b left out (kNone if none).
+  [[nodiscard]] std::size_t best_without(std::size_t i, std::size_t a, std::size_t b) const {
+    const std::size_t w = win_[i];
+    if (w != a && w != b) return w;
+    if (i >= size_) return sentinel();
+    const std::size_t l = best_without(2 * i, a, b), r = best_without(2 * i + 1, a, b);
+    if (l == sentinel()) return r;
+    if (r == sentinel()) return l;
+    return Order::better(value_[r], value_[l]) ? r : l;
+  }
+  [[nodiscard]] std::size_t sentinel() const { return sentinel_slot(); }
+  [[nodiscard]] std::size_t sentinel_slot() const {
+    // A slot holding kNone: the last one is never a real CPU when n < size,
+    // otherwise value_ gets one spare slot.
+    return value_.size() - 1;
+  }
+  std::size_t size_;
+  std::vector<double> value_;
+  std::vector<std::uint32_t> win_;
+};
+
+// Per-CPU loads with the member CPUs in a tournament tree, so the hottest
+// CPU, and the hottest outside one or two CPUs, cost no scan; the sum of
+// squares over the members is kept as loads change.
 class LoadIndex {
  public:
-  LoadIndex(const LoadMap& load, const CpuSet& members) : load_(load), member_(load.size(), 0) {
+  LoadIndex(const LoadMap& load, const CpuSet& members)
+      : load_(load), member_(load.size(), 0), tree_(load.size() + 1) {
     members.for_each([&](CpuId c) {
       member_[raw(c)] = 1;
-      order_.insert({load_[c], raw(c)});
+      tree_.set(raw(c), load_[c]);
       sumsq_ += load_[c] * load_[c];
     });
   }
@@ -62,9 +124,8 @@ class LoadIndex {
   [[nodiscard]] const LoadMap& loads() const { return load_; }
   void add(CpuId c, double ns) {
     if (member_[raw(c)] != 0) {
-      order_.erase({load_[c], raw(c)});
       sumsq_ += (load_[c] + ns) * (load_[c] + ns) - load_[c] * load_[c];
-      order_.insert({load_[c] + ns, raw(c)});
+      tree_.set(raw(c), load_[c] + ns);
     }
     load_[c] += ns;
   }
@@ -72,32 +133,24 @@ class LoadIndex {
     const double share = ns / static_cast<double>(std::max<std::size_t>(set.count(), 1));
     set.for_each([&](CpuId c) { add(c, share); });
   }
-  [[nodiscard]] double max() const { return order_.empty() ? 0 : order_.begin()->first; }
-  [[nodiscard]] CpuId hottest() const { return core::cpu_id(order_.begin()->second); }
+  [[nodiscard]] double max() const { return std::max(0.0, tree_.best_value()); }
+  [[nodiscard]] CpuId hottest() const { return core::cpu_id(static_cast<std::uint32_t>(tree_.best())); }
   [[nodiscard]] double max_excluding(CpuId a, CpuId b) const {
-    for (const auto& [l, c] : order_) {
-      if (c != raw(a) && c != raw(b)) return l;
-    }
-    return 0;
+    return std::max(0.0, tree_.best_excluding(raw(a), raw(b)));
   }
   [[nodiscard]] double max_excluding(const CpuSet& skip) const {
-    for (const auto& [l, c] : order_) {
-      if (!skip.contains(core::cpu_id(c))) return l;
+    double m = 0;
+    for (std::size_t c = 0; c < member_.size(); ++c) {
+      if (member_[c] != 0 && !skip.contains(core::cpu_id(static_cast<std::uint32_t>(c)))) m = std::max(m, load_[core::cpu_id(static_cast<std::uint32_t>(c))]);
     }
-    return 0;
+    return m;
   }
   [[nodiscard]] double sumsq() const { return sumsq_; }
 
  private:
-  // Hottest first; equal loads: the lowest CPU first.
-  struct Hotter {
-    bool operator()(const std::pair<double, std::uint32_t>& a, const std::pair<double, std::uint32_t>& b) const {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    }
-  };
   LoadMap load_;
   std::vector<char> member_;
-  std::set<std::pair<double, std::uint32_t>, Hotter> order_;
+  Tournament<Hotter> tree_;
   double sumsq_ = 0;
 };
 
@@ -164,6 +217,7 @@ Now where_now(const model::IrqSnapshot& irq, double load) {
   double counted = 0;
   visit([&](const model::IrqCpuCount& pc) { counted += static_cast<double>(pc.count); });
   if (counted > 0) {
+    out.load.reserve(irq.active.empty() ? 1 : irq.active.size());
     visit([&](const model::IrqCpuCount& pc) {
       if (pc.count == 0) return;
       out.cpus.insert(pc.cpu);
@@ -290,7 +344,8 @@ class Vectors {
 
 // For candidate lists made only of single CPUs: the CPU with the lowest
 // placement key, L[c] + w * (siblings' load), without a scan. The key is the
-// same in every list; each list keeps its CPUs ordered by it.
+// same in every list; each list keeps its CPUs (in list order) in a
+// tournament tree by key.
 class CoolIndex {
  public:
   CoolIndex(const LoadMap& load, const std::vector<std::vector<CpuId>>& siblings, double w)
@@ -299,17 +354,19 @@ class CoolIndex {
   }
   // Registers a list of CPUs; returns its id.
   std::size_t add_list(const std::vector<CpuId>& cpus) {
-    sets_.emplace_back();
-    for (CpuId c : cpus) {
-      sets_.back().insert({key_[raw(c)], raw(c)});
-      lists_of_[raw(c)].push_back(sets_.size() - 1);
+    const std::size_t id = lists_.size();
+    lists_.push_back({cpus, Tournament<Cooler>(cpus.size() + 1)});
+    for (std::size_t i = 0; i < cpus.size(); ++i) {
+      lists_.back().tree.set(i, key_[raw(cpus[i])]);
+      lists_of_[raw(cpus[i])].push_back({id, i});
     }
-    return sets_.size() - 1;
+    return id;
   }
-  // The coolest CPU of a list and its key (lowest CPU id on equal keys).
+  // The coolest CPU of a list and its key (the earliest in the list on
+  // equal keys).
   [[nodiscard]] std::pair<double, CpuId> best(std::size_t list) const {
-    const auto& [k, c] = *sets_[list].begin();
-    return {k, core::cpu_id(c)};
+    const List& l = lists_[list];
+    return {l.tree.best_value(), l.cpus[l.tree.best()]};
   }
   [[nodiscard]] double key(CpuId c) const { return key_[raw(c)]; }
   // c's load changed: its key and its siblings' keys move.
@@ -319,6 +376,10 @@ class CoolIndex {
   }
 
  private:
+  struct List {
+    std::vector<CpuId> cpus;
+    Tournament<Cooler> tree;
+  };
   [[nodiscard]] double compute(CpuId c) const {
     double k = load_[c];
     for (CpuId s : siblings_[raw(c)]) k += w_ * load_[s];
@@ -327,18 +388,15 @@ class CoolIndex {
   void refresh(CpuId c) {
     const double k = compute(c);
     if (k == key_[raw(c)]) return;
-    for (std::size_t l : lists_of_[raw(c)]) {
-      sets_[l].erase({key_[raw(c)], raw(c)});
-      sets_[l].insert({k, raw(c)});
-    }
     key_[raw(c)] = k;
+    for (const auto& [list, slot] : lists_of_[raw(c)]) lists_[list].tree.set(slot, k);
   }
   const LoadMap& load_;
   const std::vector<std::vector<CpuId>>& siblings_;
   double w_;
   std::vector<double> key_;
-  std::vector<std::vector<std::size_t>> lists_of_;
-  std::vector<std::set<std::pair<double, std::uint32_t>>> sets_;
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> lists_of_;  // per CPU: (list, slot)
+  std::vector<List> lists_;
 };
 
 struct Objective {
@@ -445,6 +503,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   };
   for (std::size_t k = 0; k < snap.irqs.size(); ++k) vectors_now.add(effective_of(snap.irqs[k], now_of[k].cpus), +1);
   Pool pool;
+  std::map<int, CpuSet> allowed_by_node;  // home node (-1: none) -> CPUs its IRQs may use
   std::vector<std::tuple<CpuSet, CpuSet, double>> narrowed;  // (landing, where it lands after, load)
   std::vector<Item> items;
   for (std::size_t k = 0; k < snap.irqs.size(); ++k) {
@@ -497,23 +556,28 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     item.load = load;
     item.now = &now_of[k];
     item.effective = effective_of(irq, lands);
-    CpuSet node_cpus = targets;
-    if (const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr) {
-      node_cpus = node->cpus & targets;
-      item.home = node->os_index;
+    // The CPUs of its node that may take IRQs (all targets when it has no
+    // node or none of its node's CPUs may), once per node.
+    const topology::NumaNode* node = d.node >= 0 ? machine.node(d.node) : nullptr;
+    if (node != nullptr) item.home = node->os_index;
+    auto allowed_it = allowed_by_node.find(item.home);
+    if (allowed_it == allowed_by_node.end()) {
+      CpuSet node_cpus = node != nullptr ? node->cpus & targets : targets;
+      allowed_it = allowed_by_node.emplace(item.home, node_cpus.empty() ? targets : std::move(node_cpus)).first;
     }
-    const CpuSet allowed = node_cpus.empty() ? targets : node_cpus;
+    const CpuSet& allowed = allowed_it->second;
+    const bool whole = allowed.count() == targets.count();  // allowed is a subset of targets
     // numa=strict: running outside the device's node is wrong whatever the load.
-    const bool off_node = policy.numa == NumaPolicy::kStrict && allowed != targets && !lands.empty() &&
-                          !lands.is_subset_of(allowed);
+    const bool off_node = policy.numa == NumaPolicy::kStrict && !whole && !lands.empty() &&
+                          (lands.count() == 1 ? !allowed.contains(*lands.first()) : !lands.is_subset_of(allowed));
     item.mandatory = on_forbidden || on_powersave || off_node;
     // numa=prefer may spill to other nodes; the home node wins ties and
     // anything short of saturation (see the cost below).
-    const CpuSet spill = policy.numa == NumaPolicy::kPrefer ? targets : allowed;
+    const CpuSet& spill = policy.numa == NumaPolicy::kPrefer ? targets : allowed;
     const int level = static_cast<int>(d.level);
-    const int home_key = allowed == targets ? -1 : item.home;
+    const int home_key = whole ? -1 : item.home;
     const CandidateList& home_list = candidates_for(pool, machine, d.level, allowed, top, {level, home_key, 0});
-    if (spill != allowed) {
+    if (spill.count() != allowed.count()) {
       const CandidateList& list = candidates_for(pool, machine, d.level, spill, top, {level, -1, 0});
       auto [it, fresh] = pool.lists.try_emplace(ListKey{level, home_key, 1});
       if (fresh) {
