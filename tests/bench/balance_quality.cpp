@@ -92,7 +92,7 @@ struct Row {
 };
 
 Row measure(const sim::Scenario& s, const sim::SimResult& r, const std::string& balancer) {
-  const auto m = irqbpfd::topology::load_synthetic(s.topology);
+  const auto m = sim::scenario_machine(s);
   const sim::TickRecord& last = r.ticks.back();
   Row row;
   row.scenario = s.name;

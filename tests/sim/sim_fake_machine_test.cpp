@@ -22,6 +22,7 @@
 #include "irqbpfd/sys/proc_interrupts.hpp"
 #include "irqbpfd/sys/proc_stat.hpp"
 #include "irqbpfd/topology/machine.hpp"
+#include "fake_root.hpp"
 #include "sim_test_util.hpp"
 
 namespace irqbpfd::sim {
@@ -578,6 +579,49 @@ TEST(Scenario, EveryScenarioFileLoads) {
     }
   }
   EXPECT_GE(n, 15);
+}
+
+}  // namespace
+}  // namespace irqbpfd::sim
+
+namespace irqbpfd::sim {
+namespace {
+
+// A scenario on a real machine's topology: the capture's NUMA nodes and
+// CPUs (16amd64-8n2c: 8 nodes x 2 CPUs) become the fake machine's, and the
+// balancer keeps a node-2 device's queues on node 2's CPUs.
+TEST(Scenario, CaptureTopologyDrivesTheSimulator) {
+  const std::filesystem::path machines = irqbpfd::testing::machines_dir();
+  if (machines.empty()) GTEST_SKIP() << "no machine captures (../shared/machines/hwloc-linux beside the clone)";
+  const irqbpfd::testing::FakeRoot holder;
+  const std::filesystem::path capture = holder.unpack_capture(machines / "16amd64-8n2c.tar.bz2");
+  const std::string text = "capture = \"" + capture.filename().string() + "\"\nticks = 4\n" + R"(
+[[queues]]
+first = 100
+count = 4
+class = "10gbit-ethernet"
+node = 2
+rate = 40000
+zipf = 0.5
+cost_ns = 3000
+)";
+  auto s = parse_scenario(text, "capture.toml", capture.parent_path().string());
+  ASSERT_TRUE(s) << s.error().message;
+  auto m = scenario_machine(*s);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->cpus.count(), 16U);
+  EXPECT_EQ(m->nodes.size(), 8U);
+  const core::CpuSet node2 = m->node(2)->cpus;
+  auto r = run_simulation(*s, SimOptions{});
+  ASSERT_TRUE(r) << r.error().message;
+  for (const auto& [irq, cpu] : r->ticks.back().placement) {
+    ASSERT_TRUE(cpu);
+    EXPECT_TRUE(node2.contains(*cpu)) << "irq " << raw(irq) << " on cpu " << raw(*cpu);
+  }
+  EXPECT_EQ(r->ticks.back().writes, 0U);
+  auto both = parse_scenario("capture = \"x\"\ntopology = \"core:2\"\n", "b.toml");
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().message, "b.toml: capture: give either topology or capture, not both");
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ FakeMachine::~FakeMachine() {
 
 core::Result<std::unique_ptr<FakeMachine>> FakeMachine::create(const Scenario& scenario,
                                                                 std::optional<fs::path> root) {
-  auto machine = topology::load_synthetic(scenario.topology);
+  auto machine = scenario_machine(scenario);
   if (!machine) return machine.error().with_context(fmt::format("scenario {}: topology", scenario.name));
   bool owned = false;
   fs::path dir;

@@ -423,7 +423,12 @@ std::string_view to_string(EventKind kind) {
   return "?";
 }
 
-Result<Scenario> parse_scenario(std::string_view text, std::string_view source) {
+Result<topology::Machine> scenario_machine(const Scenario& s) {
+  if (s.capture) return topology::load_from_root(*s.capture);
+  return topology::load_synthetic(s.topology);
+}
+
+Result<Scenario> parse_scenario(std::string_view text, std::string_view source, std::string_view base_dir) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -437,10 +442,20 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source) 
   SIM_TRY(description, k.string("description"));
   s.description = description.value_or("");
   SIM_TRY(topo, k.string("topology"));
-  if (!topo) return k.error("topology", "required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\")");
-  s.topology = *topo;
-  auto machine = topology::load_synthetic(s.topology);
-  if (!machine) return k.error("topology", machine.error().message);
+  SIM_TRY(capture, k.string("capture"));
+  if (topo && capture) return k.error("capture", "give either topology or capture, not both");
+  if (!topo && !capture) {
+    return k.error("topology", "required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\"), or capture");
+  }
+  if (topo) s.topology = *topo;
+  if (capture) {
+    std::filesystem::path dir(*capture);
+    if (dir.is_relative() && !base_dir.empty()) dir = std::filesystem::path(base_dir) / dir;
+    s.capture = dir;
+    s.topology = "capture " + dir.string();
+  }
+  auto machine = scenario_machine(s);
+  if (!machine) return k.error(capture ? "capture" : "topology", machine.error().message);
   const core::CpuSet& all = machine->cpus;
 
   SIM_TRY(ticks, k.integer("ticks"));
@@ -534,7 +549,7 @@ Result<Scenario> load_scenario(const std::filesystem::path& file) {
   std::ostringstream text;
   text << in.rdbuf();
   const std::string source = file.string();
-  auto s = parse_scenario(text.str(), source);
+  auto s = parse_scenario(text.str(), source, file.parent_path().string());
   if (!s) return s.error();
   if (s->name.empty()) s->name = file.stem().string();
   return s;

@@ -16,6 +16,7 @@
 #include "irqbpfd/core/irq_desc.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/core/types.hpp"
+#include "irqbpfd/topology/machine.hpp"
 
 namespace irqbpfd::sim {
 
@@ -66,7 +67,10 @@ struct SimEvent {
 struct Scenario {
   std::string name;                 // file stem unless given
   std::string description;
-  std::string topology;             // hwloc synthetic: "pack:2 [numa] l3:2 core:8 pu:2"
+  std::string topology;             // hwloc synthetic: "pack:2 [numa] l3:2 core:8 pu:2" ("capture DIR" with capture)
+  // Or a real machine's /sys capture (an unpacked root, e.g. one of
+  // ../shared/machines/hwloc-linux), loaded with hwloc; relative to the file.
+  std::optional<std::filesystem::path> capture;
   std::uint32_t ticks = 30;
   double tick_s = 10;               // window per tick, seconds
   double noise_pct = 0;             // +- uniform noise on every IRQ's count per tick
@@ -81,7 +85,11 @@ struct Scenario {
 
 // Pure: `source` names the text in errors ("burst.toml: irq[2].rate: expected
 // a number").
-core::Result<Scenario> parse_scenario(std::string_view text, std::string_view source);
+// `base_dir` resolves a relative `capture` (load_scenario passes the file's
+// directory).
+core::Result<Scenario> parse_scenario(std::string_view text, std::string_view source, std::string_view base_dir = {});
+// The scenario's topology: its synthetic string or its capture, through hwloc.
+core::Result<topology::Machine> scenario_machine(const Scenario& s);
 core::Result<Scenario> load_scenario(const std::filesystem::path& file);
 
 }  // namespace irqbpfd::sim
