@@ -549,7 +549,8 @@ TEST(Scenario, ErrorsNameTheFileAndKey) {
     auto s = parse_scenario(text, "bad.toml");
     return s ? std::string("(parsed)") : s.error().message;
   };
-  EXPECT_EQ(err("ticks = 3\n"), "bad.toml: topology: required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\")");
+  EXPECT_EQ(err("ticks = 3\n"),
+            "bad.toml: topology: required (hwloc synthetic string, e.g. \"pack:1 l3:1 core:4 pu:2\"), or capture");
   EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 5\nrate = \"x\"\n"), "bad.toml: irq[0].rate: expected a number");
   EXPECT_EQ(err("topology = \"core:2 pu:1\"\n[[irq]]\nnumber = 5\nrate = 1\nclass = \"nic\"\n"),
             "bad.toml: irq[0].class: unknown IRQ class \"nic\"");
