@@ -366,6 +366,47 @@ TEST(Plan, CacheWideMasksOnSingleTargetMachinesLandOnOneCpuEach) {
   EXPECT_EQ(r.plan.load_after.at(cpu_id(3)), 100'000'000U);
 }
 
+TEST(Plan, PinsOverrideBalancingAndHoldOnceInPlace) {
+  const auto m = machine("pack:1 core:4 pu:1");
+  auto snap = snapshot(m, {{1, 30, 0}, {2, 30, 0}, {3, 1, 3}});
+  for (auto& c : snap.cpus) c.isolated = c.cpu == cpu_id(3);
+  Policy policy;
+  policy.pinned[irq_number(1)] = CpuSet{0};        // already there: held
+  policy.pinned[irq_number(2)] = CpuSet{0, 7};     // CPU 7 is not online: narrowed to 0, even though hot
+  policy.pinned[irq_number(3)] = CpuSet{3};        // a pin may name an isolated CPU: the user's word
+  const PlanResult r = plan(snap, {}, policy);
+  std::map<std::uint32_t, const Move*> moves;
+  for (const auto& mv : r.plan.moves) moves[raw(mv.irq)] = &mv;
+  ASSERT_EQ(moves.count(2), 0U) << r.plan.summary;  // its mask {0} is what the pin asks
+  EXPECT_EQ(moves.count(1), 0U);
+  EXPECT_EQ(moves.count(3), 0U);
+  EXPECT_THAT(r.plan.held, ::testing::Contains(::testing::Field(&Hold::reason, "pinned to 0")));
+  EXPECT_THAT(r.plan.held, ::testing::Contains(::testing::Field(&Hold::reason, "pinned to 3")));
+  // Re-pin 1 elsewhere: one move, with the pin as its reason.
+  policy.pinned[irq_number(1)] = CpuSet{2};
+  const PlanResult moved = plan(snap, {}, policy);
+  ASSERT_EQ(moved.plan.moves.size(), 1U) << moved.plan.summary;
+  EXPECT_EQ(moved.plan.moves[0].to, CpuSet{2});
+  EXPECT_EQ(moved.plan.moves[0].reason, "pinned to 2");
+  // Offline only: held, saying so.
+  policy.pinned[irq_number(1)] = CpuSet{9};
+  EXPECT_THAT(plan(snap, {}, policy).plan.held,
+              ::testing::Contains(::testing::Field(&Hold::reason, "pinned to 9, none of them online")));
+}
+
+TEST(Plan, PerIrqNumaPolicyOverridesTheGlobalOne) {
+  const auto m = machine("pack:2 [numa] core:1 pu:1");  // one CPU per node
+  const int n0 = m.nodes[0].os_index;
+  const auto cpu0 = raw(*m.nodes[0].cpus.first());
+  const auto heavy = snapshot(m, {{1, 95, cpu0, n0}, {2, 95, cpu0, n0}});
+  Policy policy;  // strict
+  EXPECT_TRUE(plan(heavy, {}, policy).plan.moves.empty());
+  policy.numa_of[irq_number(2)] = NumaPolicy::kPrefer;
+  const PlanResult r = plan(heavy, {}, policy);
+  ASSERT_EQ(r.plan.moves.size(), 1U) << r.plan.summary;
+  EXPECT_EQ(raw(r.plan.moves[0].irq), 2U);
+}
+
 TEST(BannedCpusFromEnv, ParsesIrqbalanceVariablesAndNamesBadOnes) {
   auto both = banned_cpus_from_env("0000000f", "8-9");
   ASSERT_TRUE(both.has_value());

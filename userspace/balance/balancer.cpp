@@ -522,6 +522,28 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
       add_landing(base, k);
       continue;
     }
+    // Pinned (a rule, or the API's set_affinity): exactly that mask, as far
+    // as its CPUs are online; the user's word overrides level, node and bans.
+    if (auto pin = policy.pinned.find(d.irq); pin != policy.pinned.end()) {
+      const CpuSet want = pin->second & online;
+      if (want.empty()) {
+        out.held.push_back({d.irq, fmt::format("pinned to {}, none of them online", pin->second.to_list())});
+        add_landing(base, k);
+      } else if (*d.smp_affinity == want) {
+        out.held.push_back({d.irq, fmt::format("pinned to {}", want.to_list())});
+        add_landing(base, k);
+      } else {
+        out.moves.push_back({d.irq, *d.smp_affinity, want, fmt::format("pinned to {}", want.to_list()), 0});
+        const CpuSet lands_after = single ? CpuSet{raw(vectors_now.pick(want, effective_of(irq, lands)))} : want;
+        base.add(lands_after, load);
+        narrowed.emplace_back(lands, lands_after, load);
+      }
+      continue;
+    }
+    const NumaPolicy numa = [&] {
+      auto it = policy.numa_of.find(d.irq);
+      return it == policy.numa_of.end() ? policy.numa : it->second;
+    }();
     const bool on_forbidden = d.smp_affinity->intersects(forbidden);
     const bool on_powersave = lands.intersects(powersave) || d.smp_affinity->is_subset_of(powersave);
     // Banned IRQs and level none stay, except off forbidden CPUs.
@@ -568,12 +590,12 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
     const CpuSet& allowed = allowed_it->second;
     const bool whole = allowed.count() == targets.count();  // allowed is a subset of targets
     // numa=strict: running outside the device's node is wrong whatever the load.
-    const bool off_node = policy.numa == NumaPolicy::kStrict && !whole && !lands.empty() &&
+    const bool off_node = numa == NumaPolicy::kStrict && !whole && !lands.empty() &&
                           (lands.count() == 1 ? !allowed.contains(*lands.first()) : !lands.is_subset_of(allowed));
     item.mandatory = on_forbidden || on_powersave || off_node;
     // numa=prefer may spill to other nodes; the home node wins ties and
     // anything short of saturation (see the cost below).
-    const CpuSet& spill = policy.numa == NumaPolicy::kPrefer ? targets : allowed;
+    const CpuSet& spill = numa == NumaPolicy::kPrefer ? targets : allowed;
     const int level = static_cast<int>(d.level);
     const int home_key = whole ? -1 : item.home;
     const CandidateList& home_list = candidates_for(pool, machine, d.level, allowed, top, {level, home_key, 0});

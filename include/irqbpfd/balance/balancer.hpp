@@ -28,6 +28,11 @@ struct Policy {
   std::set<core::IrqNumber> banned_irqs;  // --ban-irq N
   std::vector<std::string> banned_names;  // --ban-irq PATTERN (shell glob on the IRQ's name)
   std::vector<std::string> banned_drivers;  // --ban-driver NAME
+  // Pins (config rules, the API's set_affinity): each of these IRQs gets
+  // exactly this mask (narrowed to online CPUs), whatever else applies.
+  std::map<core::IrqNumber, core::CpuSet> pinned;
+  // Per-IRQ NUMA policy (config rules); the others follow `numa`.
+  std::map<core::IrqNumber, NumaPolicy> numa_of;
   // A plan is applied only when it lowers the hottest CPU's load (or the
   // spread) by more than this share of the hottest load, and by at least
   // min_gain_ns per second (0.5% of a CPU): noise and idle machines do not
