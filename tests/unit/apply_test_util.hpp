@@ -34,9 +34,13 @@ class FakeKernelFiles final : public KernelFiles {
   void add_irq(std::uint32_t irq, std::string_view mask, unsigned mode = 0644,
                std::optional<std::string_view> effective = std::nullopt) {
     files[affinity_path(irq)] = File{std::string(mask) + "\n", mode};
-    if (effective) files[fmt::format("/proc/irq/{}/effective_affinity", irq)] = File{std::string(*effective) + "\n", 0444};
+    if (effective) {
+      files[fmt::format("/proc/irq/{}/effective_affinity", irq)] = File{std::string(*effective) + "\n", 0444};
+    }
   }
-  void set_online(std::string_view list) { files["/sys/devices/system/cpu/online"] = File{std::string(list) + "\n", 0444}; }
+  void set_online(std::string_view list) {
+    files["/sys/devices/system/cpu/online"] = File{std::string(list) + "\n", 0444};
+  }
   static std::string affinity_path(std::uint32_t irq) { return fmt::format("/proc/irq/{}/smp_affinity", irq); }
   [[nodiscard]] std::string content(std::uint32_t irq) const { return files.at(affinity_path(irq)).content; }
 

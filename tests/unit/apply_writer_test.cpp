@@ -190,6 +190,33 @@ TEST(ProcAffinityWriter, EaccesIsFailed) {
   EXPECT_EQ(r.message, "irq 36: smp_affinity: Permission denied (EACCES)");
 }
 
+// SysRoot::write reports a short write as an error without errno: failed,
+// never read as a success because its errno is 0.
+class ShortWrites final : public KernelFiles {
+ public:
+  explicit ShortWrites(FakeKernelFiles& real) : real_(real) {}
+  [[nodiscard]] core::Result<std::string> read(std::string_view p) const override { return real_.read(p); }
+  [[nodiscard]] core::Result<unsigned> mode(std::string_view p) const override { return real_.mode(p); }
+  [[nodiscard]] core::Result<std::vector<std::string>> list(std::string_view p) const override { return real_.list(p); }
+  core::Result<void> write(std::string_view p, std::string_view content) override {
+    return core::Error{fmt::format("{}: short write (1 of {} bytes)", p, content.size())};
+  }
+
+ private:
+  FakeKernelFiles& real_;
+};
+
+TEST(ProcAffinityWriter, ShortWriteIsFailed) {
+  FakeKernelFiles files;
+  files.add_irq(36, "3");
+  ShortWrites short_writes(files);
+  ProcAffinityWriter writer(short_writes, 2);
+  const WriteResult r = writer.write(irq_number(36), CpuSet{1});
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_EQ(r.errno_value, 0);
+  EXPECT_EQ(r.message, "irq 36: smp_affinity: short write (1 of 2 bytes)");
+}
+
 TEST(ProcAffinityWriter, ReadErrorsBeforeTheWrite) {
   FakeKernelFiles files;
   files.add_irq(36, "3");

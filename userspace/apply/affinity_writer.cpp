@@ -184,7 +184,8 @@ WriteResult ProcAffinityWriter::write(core::IrqNumber irq, const CpuSet& mask) {
 
   if (auto wrote = files_.write(paths.affinity, target.to_mask(nr_cpu_ids_) + "\n"); !wrote) {
     const int e = wrote.error().errno_value;
-    const Outcome outcome = outcome_for_errno(e);
+    // A failure without errno (a short write) is not a done.
+    const Outcome outcome = e == 0 ? Outcome::kFailed : outcome_for_errno(e);
     switch (outcome) {
       case Outcome::kManaged: settle(r, outcome, e, fmt::format("kernel-managed ({})", errno_name(e))); break;
       case Outcome::kNoVectors:
@@ -223,7 +224,8 @@ WriteResult ProcAffinityWriter::write(core::IrqNumber irq, const CpuSet& mask) {
                        online.error().message));
   } else if (const CpuSet kept = target & *online; !kept.empty() && *after == kept) {
     // Some kernels and chips store only the online part of a mask.
-    settle(r, Outcome::kDone, 0, fmt::format("{} (of {}; {} offline)", change, target.to_list(), (target - kept).to_list()));
+    settle(r, Outcome::kDone, 0,
+           fmt::format("{} (of {}; {} offline)", change, target.to_list(), (target - kept).to_list()));
   } else {
     // Another writer in between (irqbalance), or a kernel that changed it.
     settle(r, Outcome::kFailed, 0, fmt::format("read back {} after writing {}", after->to_list(), target.to_list()));
@@ -238,7 +240,8 @@ WriteResult DryRunWriter::write(core::IrqNumber irq, const CpuSet& mask) {
   const CpuSet target = mask & CpuSet::first_n(nr_cpu_ids_);
   if (!prepare(files_, r, target, nr_cpu_ids_, paths)) return r;
   planned_.push_back({irq, *r.previous, target});
-  settle(r, Outcome::kDryRun, 0, fmt::format("would write {} -> {} (dry run)", r.previous->to_list(), target.to_list()));
+  settle(r, Outcome::kDryRun, 0,
+         fmt::format("would write {} -> {} (dry run)", r.previous->to_list(), target.to_list()));
   read_effective(files_, r, paths);
   return r;
 }
