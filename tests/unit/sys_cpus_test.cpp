@@ -101,5 +101,29 @@ TEST(CpuState, CapturedVm2) {
   EXPECT_TRUE(state->nohz_full.empty());
 }
 
+TEST(NrCpuIds, IsTheHighestPossibleCpuPlusOne) {
+  testing::FakeRoot root;
+  const std::string dir(kCpu);
+  root.write(dir + "possible", "0-39\n");
+  root.write(dir + "online", "0-3\n");
+  auto n = read_nr_cpu_ids(SysRoot(root.path()));
+  ASSERT_TRUE(n.has_value()) << n.error().message;
+  EXPECT_EQ(*n, 40U);
+
+  root.write(dir + "possible", "0,71\n");  // sparse: the width still reaches 71
+  EXPECT_EQ(*read_nr_cpu_ids(SysRoot(root.path())), 72U);
+}
+
+TEST(NrCpuIds, FallsBackToOnlineAndRejectsAnEmptyList) {
+  testing::FakeRoot root;
+  const std::string dir(kCpu);
+  root.write(dir + "online", "0-1\n");
+  EXPECT_EQ(*read_nr_cpu_ids(SysRoot(root.path())), 2U);
+  root.write(dir + "possible", "\n");
+  auto empty = read_nr_cpu_ids(SysRoot(root.path()));
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_THAT(empty.error().message, HasSubstr("possible: no CPUs"));
+}
+
 }  // namespace
 }  // namespace irqbpfd::sys

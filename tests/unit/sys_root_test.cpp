@@ -81,5 +81,49 @@ TEST(SysRoot, ReadLinkModeAndExists) {
   EXPECT_TRUE(sys.exists("/proc/irq/36/smp_affinity"));
 }
 
+TEST(SysRoot, WriteReplacesAnExistingFile) {
+  testing::FakeRoot root;
+  root.write("/proc/irq/36/smp_affinity", "ff,ffffffff\n");
+  const SysRoot sys(root.path());
+  auto wrote = sys.write("/proc/irq/36/smp_affinity", "1\n");
+  ASSERT_TRUE(wrote.has_value()) << wrote.error().message;
+  EXPECT_EQ(*sys.read("/proc/irq/36/smp_affinity"), "1\n");  // truncated, not overlaid
+}
+
+// A vanished IRQ must read as ENOENT, never leave a new plain file behind:
+// neither when its directory went, nor when only the file did.
+TEST(SysRoot, WriteNeverCreatesAFile) {
+  testing::FakeRoot root;
+  root.mkdir("/proc/irq/36");
+  const SysRoot sys(root.path());
+  auto no_file = sys.write("/proc/irq/36/smp_affinity", "1\n");
+  ASSERT_FALSE(no_file.has_value());
+  EXPECT_EQ(no_file.error().errno_value, ENOENT);
+  EXPECT_EQ(no_file.error().message, "/proc/irq/36/smp_affinity: No such file or directory");
+  EXPECT_FALSE(sys.exists("/proc/irq/36/smp_affinity"));
+
+  auto no_dir = sys.write("/proc/irq/77/smp_affinity", "1\n");
+  ASSERT_FALSE(no_dir.has_value());
+  EXPECT_EQ(no_dir.error().errno_value, ENOENT);
+  EXPECT_FALSE(sys.exists("/proc/irq/77"));
+}
+
+TEST(SysRoot, WriteErrorsKeepErrno) {
+  testing::FakeRoot root;
+  root.mkdir("/proc/irq/36");
+  const SysRoot sys(root.path());
+  auto dir = sys.write("/proc/irq/36", "1\n");
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_EQ(dir.error().errno_value, EISDIR);
+  EXPECT_EQ(dir.error().message, "/proc/irq/36: Is a directory");
+  // /dev/full refuses every write with ENOSPC, like a CPU out of vectors.
+  if (SysRoot live("/"); live.exists("/dev/full")) {
+    auto full = live.write("/dev/full", "1\n");
+    ASSERT_FALSE(full.has_value());
+    EXPECT_EQ(full.error().errno_value, ENOSPC);
+    EXPECT_EQ(full.error().message, "/dev/full: No space left on device");
+  }
+}
+
 }  // namespace
 }  // namespace irqbpfd::sys

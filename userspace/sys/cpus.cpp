@@ -1,10 +1,12 @@
 // CPU state from /sys/devices/system/cpu: the possible/present/online lists,
-// isolcpus= and nohz_full= sets, and the per-CPU online files as a fallback.
+// isolcpus= and nohz_full= sets, the per-CPU online files as a fallback, and
+// nr_cpu_ids from the possible list.
 #include "irqbpfd/sys/cpus.hpp"
 
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "parse_util.hpp"
 
@@ -88,6 +90,22 @@ core::Result<CpuState> read_cpu_state(const SysRoot& root) {
     if (*set) *field = std::move(**set);
   }
   return state;
+}
+
+core::Result<std::uint32_t> read_nr_cpu_ids(const SysRoot& root) {
+  // possible: "0-1\n" here; with CPU hotplug headroom it can exceed present.
+  auto possible = read_list(root, "possible");
+  if (!possible) return possible.error();
+  std::optional<core::CpuId> last;
+  if (*possible) {
+    last = (*possible)->last();
+  } else {
+    auto state = read_cpu_state(root);  // old kernels: possible falls back to online
+    if (!state) return state.error();
+    last = state->possible.last();
+  }
+  if (!last) return core::Error{fmt::format("{}/possible: no CPUs", kCpuDir)};
+  return core::raw(*last) + 1;
 }
 
 }  // namespace irqbpfd::sys

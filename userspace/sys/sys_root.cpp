@@ -1,7 +1,9 @@
 // SysRoot: resolves kernel paths under a root directory and does the raw
-// file-system calls (read whole file, list, readlink, stat) with errors that
-// name the kernel path and keep errno.
+// file-system calls (read whole file, write one buffer, list, readlink, stat)
+// with errors that name the kernel path and keep errno.
 #include "irqbpfd/sys/sys_root.hpp"
+
+#include <fmt/format.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,7 +28,7 @@ bool resolves_to_slash(const fs::path& root) {
 
 core::Error fail(std::string_view kernel_path, int err) { return core::errno_error(std::string(kernel_path), err); }
 
-// Closes the descriptor on every path out of read().
+// Closes the descriptor on every path out of read() and write().
 struct Fd {
   int fd = -1;
   ~Fd() {
@@ -69,6 +71,25 @@ core::Result<std::string> SysRoot::read(std::string_view kernel_path) const {
   }
   out.resize(used);
   return out;
+}
+
+core::Result<void> SysRoot::write(std::string_view kernel_path, std::string_view content) const {
+  const fs::path p = path(kernel_path);
+  Fd file{::open(p.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
+  if (file.fd < 0) return fail(kernel_path, errno);
+  ssize_t n;
+  do {
+    n = ::write(file.fd, content.data(), content.size());
+  } while (n < 0 && errno == EINTR);  // interrupted before anything was taken
+  if (n < 0) return fail(kernel_path, errno);
+  if (static_cast<std::size_t>(n) != content.size()) {
+    return core::Error{fmt::format("{}: short write ({} of {} bytes)", kernel_path, n, content.size())};
+  }
+  // Some file systems report a failed write only at close (never procfs).
+  const int fd = file.fd;
+  file.fd = -1;
+  if (::close(fd) != 0) return fail(kernel_path, errno);
+  return {};
 }
 
 core::Result<std::optional<std::string>> SysRoot::read_if_exists(std::string_view kernel_path) const {

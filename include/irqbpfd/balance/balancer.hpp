@@ -83,6 +83,11 @@ struct Move {
   core::CpuSet to;    // planned smp_affinity
   std::string reason;
   std::int64_t gain_ns = 0;  // reduction of the hottest CPU's load (window-normalised, ns per s)
+  // Masks to write instead, in order of preference, when the kernel refuses
+  // `to` for want of interrupt vectors (ENOSPC, x86: each CPU has ~200).
+  // Empty: no alternative. (The `{}` keeps brace-initialised Moves that stop
+  // before it clear of -Wmissing-field-initializers.)
+  std::vector<core::CpuSet> fallbacks{};
 };
 
 // Why an IRQ was left where it is, when that is worth telling.

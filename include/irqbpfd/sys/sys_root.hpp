@@ -39,6 +39,15 @@ class SysRoot {
   [[nodiscard]] core::Result<unsigned> mode(std::string_view kernel_path) const;
   [[nodiscard]] bool exists(std::string_view kernel_path) const;
 
+  // Replaces the content of an existing file with one write(2) of `content`
+  // (O_WRONLY|O_TRUNC, never O_CREAT: a vanished /proc/irq/N gives ENOENT
+  // rather than a new plain file under a fake root). The kernel parses and
+  // acts on that one write, so it is not continued: a short write is an
+  // error ("...: short write (2 of 3 bytes)", errno 0, as no call failed).
+  // Other errors name the kernel path and keep errno, e.g.
+  // "/proc/irq/36/smp_affinity: Operation not permitted" (EPERM).
+  [[nodiscard]] core::Result<void> write(std::string_view kernel_path, std::string_view content) const;
+
  private:
   std::filesystem::path root_;
   bool live_;
