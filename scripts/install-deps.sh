@@ -23,8 +23,9 @@ packages=(
   libglib2.0-0 libnuma1 libcap-ng0 libncursesw6 libsystemd0 util-linux
   # the .deb (tests/package, scripts/build-deb.sh): dpkg-shlibdeps for
   # Depends, file for CPack's binary detection and the stripped check,
-  # systemd-analyze to verify the unit, man to lint the man page
-  dpkg-dev file systemd man-db
+  # systemd-analyze to verify the unit, man to lint the man page, strace to
+  # hold the daemon's system calls against the unit's filter
+  dpkg-dev file systemd man-db strace
 )
 
 missing=()

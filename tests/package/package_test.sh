@@ -5,6 +5,8 @@
 #                         completion and man page, from the source tree
 #   initscript SRC FAKE   the init script's start/status/reload/restart/stop
 #                         against a stand-in daemon in a temporary directory
+#   sandbox SRC BIN       the measuring path under the unit's capabilities,
+#                         its syscalls against the unit's SystemCallFilter=
 #   build OUTDIR          cpack: the .deb from this build tree
 #   contents DEB SRC      dpkg -c: every file, owner and mode; stripped binary
 #   control DEB VERSION   dpkg-deb -f fields, Depends, conffiles, scripts
@@ -258,6 +260,71 @@ EOF
   "$init" status >/dev/null 2>&1
   rc=$?
   [ "$rc" -eq 4 ] && ok "status without the binary: 4" || fail "status without the binary: $rc"
+  finish
+}
+
+# ---------------------------------------------------------------------------
+# The unit's sandbox without systemd (PID 1 here is not systemd): the
+# measuring path (`--once --dry-run --collector bpf`, read-only) run with
+# the unit's CapabilityBoundingSet and NoNewPrivileges must still measure
+# with BPF, and every system call it makes must pass the unit's
+# SystemCallFilter=. Catches a capability or a syscall the daemon starts to
+# need before a user's service dies of EPERM.
+
+# Expands a SystemCallFilter= allow list (names and @groups) to names.
+expand_syscalls() {
+  local item
+  for item in "$@"; do
+    case "$item" in
+      @*)
+        systemd-analyze syscall-filter "$item" </dev/null 2>/dev/null | awk '/^ +[@a-z0-9_-]+$/ {print $1}' | while read -r sub; do
+          expand_syscalls "$sub"
+        done
+        ;;
+      *) echo "$item" ;;
+    esac
+  done
+}
+
+step_sandbox() {
+  local src="$1" bin="$2"
+  local unit="$src/scripts/packaging/irqbpfd.service"
+  [ "$(id -u)" -eq 0 ] || skip "not root: the BPF collector needs root"
+  need strace setpriv systemd-analyze
+
+  local caps bounding="-all" cap
+  caps="$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")"
+  for cap in $caps; do
+    cap="${cap#CAP_}"
+    bounding+=",+${cap,,}"
+  done
+  grep -qx 'NoNewPrivileges=yes' "$unit" || fail "unit: NoNewPrivileges=yes expected"
+  local filters
+  filters="$(sed -n 's/^SystemCallFilter=//p' "$unit")"
+  grep -q '^~' <<<"$filters" && { fail "unit: a deny-list SystemCallFilter=~; extend this test"; finish; }
+  local tmp
+  tmp="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" EXIT
+  # shellcheck disable=SC2086
+  expand_syscalls $filters | sort -u >"$tmp/allowed"
+  [ "$(wc -l <"$tmp/allowed")" -gt 300 ] && ok "unit allows $(wc -l <"$tmp/allowed") system calls" \
+    || fail "could not expand the unit's SystemCallFilter ($(wc -l <"$tmp/allowed") names)"
+
+  local rc
+  setpriv --no-new-privs --bounding-set="$bounding" --inh-caps=-all \
+    strace -f -qq -c -o "$tmp/strace" "$bin" --once --dry-run --collector bpf --sample 0.5 --format json \
+    >"$tmp/report.json" 2>"$tmp/stderr"
+  rc=$?
+  [ "$rc" -eq 0 ] && ok "--once --dry-run --collector bpf with only $caps and no_new_privs" \
+    || fail "--collector bpf with only $caps (rc $rc): $(cat "$tmp/stderr")"
+  grep -q '"collector": "bpf"' "$tmp/report.json" && ok "report measured with BPF" || fail "report not from BPF"
+  awk 'NR > 2 && $NF !~ /^-/ && $NF != "total" {print $NF}' "$tmp/strace" | sort -u >"$tmp/used"
+  echo "system calls made: $(tr '\n' ' ' <"$tmp/used")"
+  local denied
+  denied="$(comm -23 "$tmp/used" "$tmp/allowed" | tr '\n' ' ')"
+  [ -z "$denied" ] && ok "all $(wc -l <"$tmp/used") system calls pass SystemCallFilter=" \
+    || fail "SystemCallFilter= would refuse: $denied"
   finish
 }
 
@@ -573,6 +640,7 @@ step_install() {
 case "$step" in
   lint) step_lint "$@" ;;
   initscript) step_initscript "$@" ;;
+  sandbox) step_sandbox "$@" ;;
   build) step_build "$@" ;;
   contents) step_contents "$@" ;;
   control) step_control "$@" ;;
