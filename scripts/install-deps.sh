@@ -21,12 +21,43 @@ packages=(
   # the irqbalance peer's runtime libraries (the package itself is only
   # unpacked, see fetch-irqbalance.sh); util-linux for unshare(1)
   libglib2.0-0 libnuma1 libcap-ng0 libncursesw6 libsystemd0 util-linux
+  # the .deb (tests/package, scripts/build-deb.sh): dpkg-shlibdeps for
+  # Depends, file for CPack's binary detection and the stripped check,
+  # systemd-analyze to verify the unit, man to lint the man page, strace to
+  # hold the daemon's system calls against the unit's filter
+  dpkg-dev file systemd man-db strace
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# checkbashisms for tests/package, unpacked from devscripts without
+# installing it (the package pulls in ~40 others and a perl upgrade); it
+# needs only perl-base. Optional: the test says so when it is absent.
+fetch_checkbashisms() {
+  local dir=/var/cache/irqbpfd/devscripts
+  [ -x "$dir/usr/bin/checkbashisms" ] && return 0
+  [ "$(id -u)" -eq 0 ] || return 0
+  mkdir -p "$dir/download"
+  local get=(apt-get download -q -o APT::Sandbox::User=root devscripts)
+  if ! (cd "$dir/download" && "${get[@]}" >/dev/null 2>&1); then
+    apt-get update -q >/dev/null 2>&1 || true
+    (cd "$dir/download" && "${get[@]}" >/dev/null 2>&1) || {
+      echo "install-deps.sh: could not download devscripts; checkbashisms checks will be skipped" >&2
+      return 0
+    }
+  fi
+  local deb
+  deb="$(ls -t "$dir"/download/devscripts_*.deb | head -n 1)"
+  rm -rf "$dir/x"
+  dpkg-deb -x "$deb" "$dir/x"
+  mkdir -p "$dir/usr/bin"
+  cp "$dir/x/usr/bin/checkbashisms" "$dir/usr/bin/checkbashisms"
+  rm -rf "$dir/x" "$dir/download"
+  echo "install-deps.sh: checkbashisms at $dir/usr/bin/checkbashisms"
+}
 
 fetch_peer() {
   local peer
@@ -37,6 +68,7 @@ fetch_peer() {
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"
   fetch_peer
+  fetch_checkbashisms
   exit 0
 fi
 
@@ -53,3 +85,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 fetch_peer
+fetch_checkbashisms

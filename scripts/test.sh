@@ -4,8 +4,10 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer. Fails if any test fails.
 #   scripts/test.sh            both legs
 #   scripts/test.sh release    one leg (or: asan)
-# Live tests (real /proc, later BPF) need root; they never change the
-# machine's IRQ affinities.
+# Live tests (real /proc, BPF) need root; they never change the machine's
+# IRQ affinities. The release leg also builds the .deb and, as root,
+# installs and purges it (ctest -L package; tests/package): a temporary
+# policy-rc.d forbids starting the daemon meanwhile and is put back after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
