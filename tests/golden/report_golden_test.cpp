@@ -136,9 +136,8 @@ TEST(ReportErrors, BadFlagsAreUsageErrors) {
   const CommandResult cpus = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--cpus", "3-1"});
   EXPECT_EQ(cpus.exit_code, 2);
   EXPECT_THAT(cpus.err, ::testing::HasSubstr("--cpus"));
-  const CommandResult no_dry = run_command({IRQBPFD_BINARY, "--once"});
-  EXPECT_EQ(no_dry.exit_code, 2);
-  EXPECT_THAT(no_dry.err, ::testing::HasSubstr("--dry-run"));
+  // (--once without --dry-run applies the plan: tested on a fake root in
+  // tests/daemon, never here on the live machine.)
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <toml++/toml.h>
 
+#include "irqbpfd/daemon/config.hpp"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -59,7 +61,7 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   const std::set<std::string> expected = {"interval",    "collector",      "dry_run",         "restore_on_exit",
                                           "log_level",   "numa",           "banned_cpus",     "ban_irq",
                                           "ban_driver",  "powerthresh",    "min_gain_pct",    "cooldown_cycles",
-                                          "max_moves_per_cycle", "rule"};
+                                          "max_moves_per_cycle", "affinity_refresh_cycles", "rule"};
   std::set<std::string> keys;
   for (const auto& [key, value] : conf) keys.insert(std::string(key.str()));
   EXPECT_EQ(keys, expected);
@@ -81,6 +83,26 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   EXPECT_EQ(conf["min_gain_pct"].value<double>(), 10.0);
   EXPECT_EQ(conf["cooldown_cycles"].value<int64_t>(), 3);
   EXPECT_EQ(conf["max_moves_per_cycle"].value<int64_t>(), 1024);
+  EXPECT_EQ(conf["affinity_refresh_cycles"].value<int64_t>(), 6);
+}
+
+// The daemon's own parser takes the file as shipped and with every example
+// uncommented, and the defaults it documents are the daemon's defaults.
+TEST(PackageConf, TheDaemonParsesItAndItsDefaultsAreTheDaemons) {
+  const std::string text = read_file(kConfPath);
+  auto shipped = irqbpfd::daemon::parse_config(text, kConfPath);
+  ASSERT_TRUE(shipped) << shipped.error().message;
+  auto examples = irqbpfd::daemon::parse_config(uncomment_examples(text), "uncommented irqbpfd.conf");
+  ASSERT_TRUE(examples) << examples.error().message;
+  const irqbpfd::daemon::DaemonConfig defaults;
+  EXPECT_EQ(examples->interval_s, defaults.interval_s);
+  EXPECT_EQ(examples->collector, defaults.collector);
+  EXPECT_EQ(examples->affinity_refresh_cycles, defaults.affinity_refresh_cycles);
+  const irqbpfd::balance::Policy policy;
+  EXPECT_EQ(examples->min_gain_pct.value_or(-1), policy.min_gain_pct);
+  EXPECT_EQ(examples->cooldown_cycles.value_or(0), policy.cooldown_cycles);
+  EXPECT_EQ(examples->max_moves_per_cycle.value_or(0), policy.max_moves_per_cycle);
+  EXPECT_FALSE(examples->rules.empty());
 }
 
 TEST(PackageConf, ExampleRulesMatchAndActWithDocumentedKeys) {

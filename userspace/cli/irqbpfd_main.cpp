@@ -7,8 +7,14 @@
 #include <cstdlib>
 #include <map>
 
+#include "irqbpfd/apply/affinity_writer.hpp"
+#include "irqbpfd/apply/apply_plan.hpp"
+#include "irqbpfd/apply/kernel_files.hpp"
+#include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/core/clock.hpp"
+#include "irqbpfd/daemon/config.hpp"
 #include "irqbpfd/daemon/measure.hpp"
+#include "irqbpfd/daemon/service.hpp"
 #include "irqbpfd/report/report.hpp"
 #include "irqbpfd/sim/simulator.hpp"
 
@@ -59,17 +65,36 @@ int main(int argc, char** argv) {
   app.add_option("--columns", columns, "Share columns per cpu, node, package, or the busiest CPUs (top)")
       ->check(CLI::IsMember({"auto", "cpu", "node", "package", "top"}));
 
-  irqbpfd::daemon::PolicyOptions policy_options;
-  app.add_option("--banned-cpus", policy_options.banned_cpus, "Never place IRQs on these CPUs (list)")
-      ->type_name("LIST");
-  app.add_option("--ban-irq", policy_options.ban_irqs, "Leave this IRQ alone: a number or a name pattern (glob)")
-      ->type_name("N|GLOB");
-  app.add_option("--ban-driver", policy_options.ban_drivers, "Leave IRQs of this driver alone")->type_name("NAME");
-  app.add_option("--numa", policy_options.numa, "strict: keep IRQs on their device's node; prefer: spill when saturated")
-      ->check(CLI::IsMember({"strict", "prefer"}));
-  app.add_option("--powerthresh", policy_options.power_threshold,
-                 "Drain a CPU for power saving when this many CPUs are under-loaded")
-      ->type_name("N");
+  // Balancing policy and the daemon: these also come from the config file;
+  // a flag given here wins over it.
+  irqbpfd::daemon::ServiceOptions service;
+  irqbpfd::daemon::ConfigOverrides& ov = service.overrides;
+  std::string banned_cpus, numa, log_level;
+  std::uint32_t powerthresh = 0;
+  double interval = 10;
+  auto* banned_opt = app.add_option("--banned-cpus", banned_cpus, "Never place IRQs on these CPUs (list)")->type_name("LIST");
+  app.add_option("--ban-irq", ov.ban_irq, "Leave this IRQ alone: a number or a name pattern (glob)")->type_name("N|GLOB");
+  app.add_option("--ban-driver", ov.ban_driver, "Leave IRQs of this driver alone")->type_name("NAME");
+  auto* numa_opt = app.add_option("--numa", numa, "strict: keep IRQs on their device's node; prefer: spill when saturated")
+                       ->check(CLI::IsMember({"strict", "prefer"}));
+  auto* power_opt = app.add_option("--powerthresh", powerthresh,
+                                   "Drain a CPU for power saving when this many CPUs are under-loaded")
+                        ->type_name("N");
+  auto* config_opt = app.add_option("--config", service.config_file,
+                                    "Configuration file (TOML; default /etc/irqbpfd.conf, which may be absent)")
+                         ->type_name("FILE");
+  auto* interval_opt = app.add_option("--interval", interval, "Seconds between cycles (daemon; fractional allowed)")
+                           ->type_name("SECONDS")
+                           ->check(CLI::PositiveNumber);
+  app.add_flag("--restore-on-exit", ov.restore_on_exit, "On SIGTERM/SIGINT write back the masks found at start");
+  app.add_flag("--force", service.force, "Start even while irqbalance runs");
+  app.add_flag("--daemon", service.daemonize, "Fork to the background (sysv init), write --pidfile, log to syslog");
+  app.add_option("--pidfile", service.pidfile, "With --daemon (default /run/irqbpfd.pid)")->type_name("FILE");
+  std::string lock_file;
+  app.add_option("--lock-file", lock_file, "One instance per machine (default /run/irqbpfd/irqbpfd.lock under the root)")
+      ->type_name("FILE");
+  auto* level_opt = app.add_option("--log-level", log_level, "Least level logged")
+                        ->check(CLI::IsMember({"debug", "info", "notice", "warning", "error"}));
 
   irqbpfd::sim::SimOptions sim_options;
   std::string scenario;
@@ -105,15 +130,29 @@ int main(int argc, char** argv) {
     if (!irqbalance_log.empty()) sim_options.irqbalance_log = irqbalance_log;
     return irqbpfd::sim::run_simulate_command(scenario, sim_options, stdout);
   }
-  if (const char* v = std::getenv("IRQBALANCE_BANNED_CPUS")) policy_options.env_banned_mask = v;
-  if (const char* v = std::getenv("IRQBALANCE_BANNED_CPULIST")) policy_options.env_banned_list = v;
+  if (*banned_opt) ov.banned_cpus = banned_cpus;
+  if (*numa_opt) ov.numa = numa;
+  if (*power_opt) ov.powerthresh = powerthresh;
+  if (*interval_opt) ov.interval_s = interval;
+  if (*level_opt) ov.log_level = irqbpfd::daemon::parse_log_level(log_level);
+  if (app.count("--collector") > 0) ov.collector = measure.collector;
+  ov.dry_run = dry_run;
+  service.config_given = config_opt->count() > 0;
+  service.root = measure.root;
+  if (!lock_file.empty()) service.lock_file = lock_file;
 
-  if (!once) {
-    return fail("the balancing daemon is not built yet; run `irqbpfd --once --dry-run` for the report", 2);
-  }
-  if (!dry_run) {
-    return fail("applying affinities is not built yet; add --dry-run to report without writing", 2);
-  }
+  if (!once) return irqbpfd::daemon::run_service(service);
+
+  // --once: one measured window, one plan, applied unless --dry-run.
+  auto config = irqbpfd::daemon::resolve_config(service);
+  if (!config) return fail(config.error().message, 2);
+  const auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  };
+  auto policy = irqbpfd::daemon::make_policy(*config, env("IRQBALANCE_BANNED_CPUS"), env("IRQBALANCE_BANNED_CPULIST"));
+  if (!policy) return fail(policy.error().message, 2);
+  measure.collector = config->collector;
 
   irqbpfd::report::ReportOptions report;
   report.version = IRQBPFD_VERSION;
@@ -131,15 +170,27 @@ int main(int argc, char** argv) {
   }
   if (!interrupts_file.empty()) measure.interrupts_file = interrupts_file;
 
-  auto policy = irqbpfd::daemon::make_policy(policy_options);
-  if (!policy) return fail(policy.error().message, 2);
-
   irqbpfd::core::SteadyClock clock;
   auto result = irqbpfd::daemon::measure_and_plan(measure, *policy, clock);
   if (!result) return fail(result.error().message, 1);
 
+  std::optional<irqbpfd::apply::ApplyReport> applied;
+  if (!config->dry_run && !measure.interrupts_file) {
+    const irqbpfd::sys::SysRoot root(measure.root);
+    auto nr_cpu_ids = irqbpfd::sys::read_nr_cpu_ids(root);
+    if (!nr_cpu_ids) return fail(nr_cpu_ids.error().message, 1);
+    irqbpfd::apply::SysRootFiles files(root);
+    irqbpfd::apply::ProcAffinityWriter writer(files, *nr_cpu_ids);
+    applied = irqbpfd::apply::apply_plan(result->plan, writer);
+    report.dry_run = false;
+    for (const auto& mr : applied->results) {
+      const auto& w = mr.result;
+      report.applied.push_back({w.irq, w.requested, std::string(irqbpfd::apply::to_string(w.outcome)), w.message});
+    }
+  }
   const std::string text = format == "json" ? irqbpfd::report::render_json(result->snapshot, report, &result->plan)
                                             : irqbpfd::report::render_table(result->snapshot, report, &result->plan);
   std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  if (std::fflush(stdout) != 0) return 1;
+  return applied && !applied->all_applied() ? irqbpfd::daemon::kExitNotApplied : 0;
 }

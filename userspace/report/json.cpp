@@ -163,6 +163,14 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     doc["plan_summary"] = plan->summary;
     doc["held"] = std::move(held);
     doc["powersave"] = plan->powersave.to_list();
+    doc["dry_run"] = options.dry_run;
+    if (!options.dry_run) {
+      ordered_json applied = ordered_json::array();
+      for (const auto& a : options.applied) {
+        applied.push_back({{"irq", raw(a.irq)}, {"to", a.to.to_list()}, {"outcome", a.outcome}, {"message", a.message}});
+      }
+      doc["applied"] = std::move(applied);
+    }
   }
   return doc.dump(2) + "\n";
 }

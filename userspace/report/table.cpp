@@ -142,8 +142,8 @@ std::string header(const Snapshot& snap, const ReportOptions& options, const cor
   return out;
 }
 
-std::string render_plan(const balance::Plan& plan) {
-  std::string out = fmt::format("\nPlan (dry run, nothing written): {}\n", plan.summary);
+std::string render_plan(const balance::Plan& plan, const ReportOptions& options) {
+  std::string out = fmt::format("\nPlan ({}): {}\n", options.dry_run ? "dry run, nothing written" : "applied", plan.summary);
   if (!plan.powersave.empty()) out += fmt::format("powersave: draining CPUs {}\n", plan.powersave.to_list());
   if (!plan.moves.empty()) {
     TextTable moves;
@@ -303,7 +303,16 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
 
   out += '\n';
   out += render_topology(snap.machine);
-  if (plan != nullptr) out += render_plan(*plan);
+  if (plan != nullptr) out += render_plan(*plan, options);
+  if (!options.dry_run) {
+    std::size_t ok = 0;
+    for (const auto& a : options.applied) ok += a.outcome == "done" || a.outcome == "unchanged" ? 1 : 0;
+    out += fmt::format("\nApplied: {} of {} writes took effect\n", ok, options.applied.size());
+    for (const auto& a : options.applied) {
+      if (a.outcome == "done" || a.outcome == "unchanged") continue;
+      out += fmt::format("  irq {} -> {}: {} ({})\n", raw(a.irq), a.to.to_list(), a.outcome, a.message);
+    }
+  }
   return out;
 }
 

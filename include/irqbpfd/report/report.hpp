@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "irqbpfd/balance/balancer.hpp"
 #include "irqbpfd/core/cpu_set.hpp"
@@ -19,16 +20,27 @@ namespace irqbpfd::report {
 enum class Columns { kAuto, kCpu, kNode, kPackage, kTop };
 inline constexpr std::size_t kMaxCpuColumns = 16;
 
+// One affinity write of an applied plan, as the report shows it.
+struct AppliedRow {
+  core::IrqNumber irq{};
+  core::CpuSet to;
+  std::string outcome;  // done, unchanged, managed, no-vectors, invalid, vanished, failed
+  std::string message;
+};
+
 struct ReportOptions {
   double threshold_pct = 10;           // seed verdict threshold
   std::optional<core::CpuSet> cpus;    // --cpus: only these CPUs (columns, verdict, summary)
   Columns columns = Columns::kAuto;
   std::string version;                 // printed in the header and JSON
+  bool dry_run = true;                 // the plan was only shown (false: applied, see `applied`)
+  std::vector<AppliedRow> applied;     // what the writes did, when applied
 };
 
 // With a plan, the table ends with what would change and the JSON gains
 // `plan` ([{irq, from, to, reason}]), `plan_summary`, `held` and each IRQ's
-// `planned_affinity`.
+// `planned_affinity`; when it was applied, also `applied` ([{irq, to,
+// outcome, message}]) and `dry_run` false.
 std::string render_table(const model::Snapshot& snapshot, const ReportOptions& options,
                          const balance::Plan* plan = nullptr);
 std::string render_json(const model::Snapshot& snapshot, const ReportOptions& options,

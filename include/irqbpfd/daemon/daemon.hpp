@@ -1,0 +1,197 @@
+// The daemon: owns the loop's state (collector, last reading, inventory,
+// topology, balancer state) and runs one cycle at a time: read, rescan when
+// the machine changed, snapshot, plan, apply, publish. Its OS seams (the
+// machine root, clock, collector opener, affinity writer, logger, systemd
+// notifier) come in through the constructor, so tests drive cycles on a
+// fake machine; run_daemon() adds the wait between cycles and the signals.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "irqbpfd/apply/affinity_writer.hpp"
+#include "irqbpfd/apply/apply_plan.hpp"
+#include "irqbpfd/apply/kernel_files.hpp"
+#include "irqbpfd/apply/restore_set.hpp"
+#include "irqbpfd/balance/balancer.hpp"
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/core/clock.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/daemon/config.hpp"
+#include "irqbpfd/daemon/log.hpp"
+#include "irqbpfd/model/snapshot.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/sys/sys_root.hpp"
+#include "irqbpfd/topology/machine.hpp"
+
+namespace irqbpfd::daemon {
+
+// What the last cycle saw and did: the API serves it, SIGUSR1 dumps it.
+struct Status {
+  std::uint64_t cycle = 0;
+  std::string collector;
+  std::optional<std::string> collector_fallback_reason;
+  bool dry_run = false;
+  std::string state;  // "starting", "measuring", "balancing", "balanced", "rescanning"
+  std::optional<model::Snapshot> snapshot;
+  balance::Plan plan;
+  std::vector<apply::MoveResult> applied;
+  std::uint64_t moves_total = 0, writes_failed_total = 0, rescans = 0;
+  double cycle_ms = 0;  // CPU-wall time of the last cycle's work
+  std::string last_error;
+};
+
+// The latest Status, shared with readers on other threads.
+class StatusBoard {
+ public:
+  void publish(std::shared_ptr<const Status> status) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    status_ = std::move(status);
+  }
+  [[nodiscard]] std::shared_ptr<const Status> latest() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Status> status_;
+};
+
+// systemd's notification socket (sd_notify); a no-op outside systemd.
+class Notifier {
+ public:
+  virtual ~Notifier() = default;
+  virtual void ready(const std::string& status) = 0;
+  virtual void status(const std::string& status) = 0;
+  virtual void watchdog() = 0;
+  virtual void stopping() = 0;
+  virtual void reloading() = 0;
+  // The watchdog period systemd asked for, 0 when none.
+  [[nodiscard]] virtual std::int64_t watchdog_ns() const = 0;
+};
+std::unique_ptr<Notifier> systemd_notifier();
+class NullNotifier final : public Notifier {
+ public:
+  void ready(const std::string&) override {}
+  void status(const std::string&) override {}
+  void watchdog() override {}
+  void stopping() override {}
+  void reloading() override {}
+  [[nodiscard]] std::int64_t watchdog_ns() const override { return 0; }
+};
+
+// Opens the collector for a config's `collector` (auto/bpf/proc).
+using CollectorOpener =
+    std::function<core::Result<collect::OpenedCollector>(const std::string& kind, const sys::SysRoot&, const core::Clock&)>;
+// Loads the topology of the root (hwloc).
+using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
+
+struct DaemonDeps {
+  sys::SysRoot root{"/"};
+  const core::Clock* clock = nullptr;        // required
+  apply::AffinityWriter* writer = nullptr;   // required (a DryRunWriter under dry_run)
+  const apply::KernelFiles* files = nullptr; // required: what restore_on_exit captures through
+  Logger* log = nullptr;                     // required
+  Notifier* notifier = nullptr;              // required
+  StatusBoard* board = nullptr;              // optional
+  CollectorOpener open_collector;            // default: collect::open_collector
+  TopologyLoader load_topology;              // default: live or HWLOC_FSROOT for the root
+};
+
+// What one cycle did.
+struct CycleOutcome {
+  bool planned = false;      // false: a baseline or rescan cycle, nothing planned
+  std::size_t moves = 0;     // written (or that would be, in a dry run)
+  std::size_t failed = 0;    // writes that failed (managed IRQs do not count)
+  bool rescanned = false;
+};
+
+class Daemon {
+ public:
+  Daemon(DaemonConfig config, balance::Policy policy, DaemonDeps deps);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Opens the collector, takes the first reading (the baseline: nothing is
+  // planned before a measured window exists), reads the inventory and
+  // topology, and, with restore_on_exit, remembers every IRQ's mask.
+  core::Result<void> start();
+  // One window since the last reading: rescans what changed, plans, applies.
+  // A failed reading or plan is an error value; the loop logs it and goes on.
+  core::Result<CycleOutcome> cycle();
+  // A new configuration (SIGHUP): takes effect next cycle, with a rescan.
+  void reconfigure(DaemonConfig config, balance::Policy policy);
+  // Asks for a full rescan next cycle (SIGHUP without config changes, API).
+  void request_rescan() { rescan_requested_ = true; }
+  // Writes back the masks found at start (restore_on_exit); reports how many
+  // were restored and failed.
+  core::Result<std::pair<std::size_t, std::size_t>> restore();
+  // The status dump (SIGUSR1): a few lines.
+  [[nodiscard]] std::string describe() const;
+  [[nodiscard]] const DaemonConfig& config() const { return config_; }
+  [[nodiscard]] std::shared_ptr<const Status> status() const { return status_; }
+
+ private:
+  core::Result<void> rescan(const std::string& why, const collect::RawSample& reading);
+  core::Result<void> refresh_affinities();
+  void publish();
+
+  DaemonConfig config_;
+  balance::Policy base_policy_;
+  DaemonDeps deps_;
+  std::unique_ptr<collect::Collector> collector_;
+  std::optional<std::string> fallback_reason_;
+  std::optional<collect::RawSample> last_;
+  sys::IrqInventory inventory_;
+  sys::CpuState cpu_state_;
+  topology::Machine machine_;
+  balance::State state_;
+  std::set<core::IrqNumber> rows_;  // numbered rows of /proc/interrupts at the last rescan
+  std::optional<apply::RestoreSet> restore_;
+  std::shared_ptr<Status> status_;
+  std::uint64_t cycles_since_refresh_ = 0;
+  std::uint64_t moves_total_ = 0, writes_failed_total_ = 0, rescans_ = 0;
+  bool rescan_requested_ = false;
+  bool reopen_collector_ = false;
+};
+
+// The loop: a cycle every config.interval_s, the watchdog fed between, and
+// signals handled at the waits: SIGTERM/SIGINT stop (restoring masks with
+// restore_on_exit), SIGHUP calls `reload` and reconfigures on success (a bad
+// configuration is logged and the old one kept), SIGUSR1 logs the status
+// dump. The signals must be blocked in every thread before it starts (see
+// block_daemon_signals). Returns the exit status.
+using Reloader = std::function<core::Result<std::pair<DaemonConfig, balance::Policy>>()>;
+int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload);
+
+// Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (call before any thread starts).
+void block_daemon_signals();
+
+// One instance per machine: an flock()ed lock file holding our pid. The
+// error names the file and the pid that holds it.
+class InstanceLock {
+ public:
+  static core::Result<InstanceLock> acquire(const std::filesystem::path& file);
+  InstanceLock(InstanceLock&& other) noexcept;
+  InstanceLock& operator=(InstanceLock&&) = delete;
+  InstanceLock(const InstanceLock&) = delete;
+  ~InstanceLock();
+
+ private:
+  explicit InstanceLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// The pid of a running irqbalance (a /proc/PID/comm of "irqbalance" under
+// the root), if any.
+std::optional<int> find_irqbalance(const sys::SysRoot& root);
+
+}  // namespace irqbpfd::daemon

@@ -1,0 +1,249 @@
+// The irqbpfd binary as a service on a fake machine root (a simulator root,
+// never the live /proc/irq): one instance per lock, irqbalance refused
+// unless --force, SIGHUP reloads (a bad file keeps the old configuration),
+// SIGUSR1 logs a status line, SIGTERM stops, and --restore-on-exit writes
+// back every mask it found.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "irqbpfd/sim/fake_machine.hpp"
+#include "run_command.hpp"
+#include "irqbpfd/sim/scenario.hpp"
+
+extern char** environ;
+
+namespace irqbpfd::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A fake machine root that stays put for the test (IRQs on isolated CPUs, so
+// the daemon has mandatory moves to write even without load).
+class FakeHost {
+ public:
+  FakeHost() : dir_(fs::temp_directory_path() / ("irqbpfd-svc-" + std::to_string(::getpid()) + "-" + std::to_string(count_++))) {
+    auto s = sim::load_scenario(fs::path(IRQBPFD_FIXTURES_DIR).parent_path() / "sim" / "scenarios" / "isolated.toml");
+    if (!s) throw std::runtime_error(s.error().message);
+    auto fm = sim::FakeMachine::create(*s, dir_ / "root");
+    if (!fm) throw std::runtime_error(fm.error().message);
+    machine_ = std::move(*fm);
+    if (!machine_->step()) throw std::runtime_error("step");
+  }
+  ~FakeHost() {
+    machine_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  [[nodiscard]] fs::path root() const { return dir_ / "root"; }
+  [[nodiscard]] fs::path dir() const { return dir_; }
+  // Every IRQ's smp_affinity text under the fake root.
+  [[nodiscard]] std::map<std::string, std::string> masks() const {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::directory_iterator(root() / "proc" / "irq")) {
+      if (fs::exists(e.path() / "smp_affinity")) out[e.path().filename().string()] = read_file(e.path() / "smp_affinity");
+    }
+    return out;
+  }
+
+ private:
+  static inline int count_ = 0;
+  fs::path dir_;
+  std::unique_ptr<sim::FakeMachine> machine_;
+};
+
+// irqbpfd in the background, stderr to a file.
+class Service {
+ public:
+  Service(const FakeHost& host, std::vector<std::string> extra, const std::string& name = "svc")
+      : log_(host.dir() / (name + ".log")) {
+    std::vector<std::string> args = {IRQBPFD_BINARY,         "--root",     host.root().string(), "--collector", "proc",
+                                      "--interval",           "0.2",        "--lock-file",        (host.dir() / "lock").string(),
+                                      "--config",             (host.dir() / "irqbpfd.conf").string()};
+    if (!fs::exists(host.dir() / "irqbpfd.conf")) std::ofstream(host.dir() / "irqbpfd.conf") << "# defaults\n";
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Service() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  [[nodiscard]] std::string log() const { return read_file(log_); }
+  // Waits until the log shows `text` (or the process ended).
+  bool wait_for(const std::string& text, std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (log().find(text) != std::string::npos) return true;
+      if (poll_exit()) return log().find(text) != std::string::npos;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // The exit status (-1: killed by a signal), waiting up to `limit`.
+  int wait_exit(std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!poll_exit() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+    return exited_ ? status_ : -2;
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+ private:
+  bool poll_exit() {
+    if (exited_) return true;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    }
+    return exited_;
+  }
+  fs::path log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = -1;
+};
+
+std::string fmt_pid(const std::string& prefix, pid_t pid) { return prefix + std::to_string(pid); }
+
+// Runs a command to completion: (exit status, stdout + stderr).
+std::pair<int, std::string> testing_run(const std::vector<std::string>& args) {
+  const auto r = irqbpfd::testing::run_command(args);
+  return {r.exit_code, r.out + r.err};
+}
+
+// --once without --dry-run applies the plan (on the fake root only) and
+// says so; the exit status tells whether every write took effect.
+TEST(DaemonService, OnceAppliesThePlanAndItsExitStatusSaysWhetherAllWritesTookEffect) {
+  FakeHost host;
+  const auto before = host.masks();
+  const auto once = [&] {
+    return testing_run({IRQBPFD_BINARY, "--once", "--root", host.root().string(), "--collector", "proc", "--sample", "0",
+                        "--config", (host.dir() / "none.conf").string()});
+  };
+  std::ofstream(host.dir() / "none.conf") << "# defaults\n";
+  const auto [code, out] = once();
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("Plan (applied):"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("Applied: ([0-9]+) of ([0-9]+) writes took effect"))) << out;
+  EXPECT_EQ(m[1].str(), m[2].str());
+  EXPECT_NE(m[1].str(), "0");
+  EXPECT_NE(host.masks(), before);
+  // Writes the kernel side refuses (EACCES: the files belong to nobody and
+  // irqbpfd runs without CAP_DAC_OVERRIDE; reading still works): every move
+  // fails, exit status 4, and the report names the outcome.
+  FakeHost broken;
+  for (const auto& [irq, mask] : broken.masks()) {
+    const fs::path f = broken.root() / "proc" / "irq" / irq / "smp_affinity";
+    if (::chown(f.c_str(), 65534, 65534) != 0) GTEST_SKIP() << "cannot chown the fake files (not root?)";
+  }
+  std::ofstream(broken.dir() / "none.conf") << "# defaults\n";
+  const auto [code2, out2] = testing_run({"/usr/bin/setpriv", "--bounding-set=-dac_override", IRQBPFD_BINARY, "--once",
+                                          "--root", broken.root().string(), "--collector", "proc", "--sample", "0",
+                                          "--config", (broken.dir() / "none.conf").string()});
+  EXPECT_EQ(code2, 4) << out2;
+  EXPECT_THAT(out2, ::testing::HasSubstr("Applied: 0 of "));
+  EXPECT_THAT(out2, ::testing::HasSubstr(": failed ("));
+}
+
+TEST(DaemonService, OneInstancePerLockAndSigtermStopsIt) {
+  FakeHost host;
+  Service a(host, {});
+  ASSERT_TRUE(a.wait_for("running: a cycle every 0.2 s")) << a.log();
+  Service b(host, {}, "second");
+  EXPECT_EQ(b.wait_exit(), 3) << b.log();
+  EXPECT_THAT(b.log(), ::testing::HasSubstr(fmt_pid("another irqbpfd is running (pid ", a.pid())));
+  a.signal(SIGTERM);
+  EXPECT_EQ(a.wait_exit(), 0) << a.log();
+  EXPECT_THAT(a.log(), ::testing::HasSubstr("stopping (SIGTERM)"));
+}
+
+TEST(DaemonService, IrqbalanceRunningIsRefusedUnlessForced) {
+  FakeHost host;
+  fs::create_directories(host.root() / "proc" / "4242");
+  std::ofstream(host.root() / "proc" / "4242" / "comm") << "irqbalance\n";
+  Service refused(host, {});
+  EXPECT_EQ(refused.wait_exit(), 3) << refused.log();
+  EXPECT_THAT(refused.log(), ::testing::HasSubstr("irqbalance (pid 4242) is running"));
+  Service forced(host, {"--force"}, "forced");
+  EXPECT_TRUE(forced.wait_for("running:")) << forced.log();
+  forced.signal(SIGINT);
+  EXPECT_EQ(forced.wait_exit(), 0) << forced.log();
+}
+
+TEST(DaemonService, SighupReloadsAndABadFileKeepsTheOldConfiguration) {
+  FakeHost host;
+  std::ofstream(host.dir() / "irqbpfd.conf") << "interval = 0.2\n";
+  Service s(host, {});
+  ASSERT_TRUE(s.wait_for("running:")) << s.log();
+  std::ofstream(host.dir() / "irqbpfd.conf", std::ios::trunc) << "interval = 0.2\nbogus = 1\n";
+  s.signal(SIGHUP);
+  EXPECT_TRUE(s.wait_for("reload failed, keeping the old configuration: " + (host.dir() / "irqbpfd.conf").string() +
+                         ": bogus: unknown key"))
+      << s.log();
+  std::ofstream(host.dir() / "irqbpfd.conf", std::ios::trunc) << "interval = 0.2\nlog_level = \"debug\"\n";
+  s.signal(SIGHUP);
+  EXPECT_TRUE(s.wait_for("configuration reloaded")) << s.log();
+  s.signal(SIGUSR1);
+  EXPECT_TRUE(s.wait_for("status: cycle")) << s.log();
+  s.signal(SIGTERM);
+  EXPECT_EQ(s.wait_exit(), 0) << s.log();
+}
+
+TEST(DaemonService, RestoreOnExitWritesBackEveryMask) {
+  FakeHost host;
+  const auto before = host.masks();
+  Service s(host, {"--restore-on-exit"});
+  ASSERT_TRUE(s.wait_for("moves")) << s.log();  // the isolated CPUs' IRQs were moved
+  EXPECT_NE(host.masks(), before);
+  s.signal(SIGTERM);
+  EXPECT_EQ(s.wait_exit(), 0) << s.log();
+  EXPECT_THAT(s.log(), ::testing::HasSubstr("restore-on-exit:"));
+  EXPECT_EQ(host.masks(), before);
+}
+
+TEST(DaemonService, DryRunWritesNothing) {
+  FakeHost host;
+  const auto before = host.masks();
+  Service s(host, {"--dry-run"});
+  ASSERT_TRUE(s.wait_for("dry run, would write:")) << s.log();
+  std::this_thread::sleep_for(500ms);
+  s.signal(SIGTERM);
+  EXPECT_EQ(s.wait_exit(), 0) << s.log();
+  EXPECT_EQ(host.masks(), before);
+}
+
+}  // namespace
+}  // namespace irqbpfd::daemon

@@ -1,0 +1,456 @@
+// The daemon's cycle and loop: readings, rescans on change, snapshot, rules,
+// plan, apply, status; the wait between cycles with signals and the
+// systemd watchdog; the instance lock and the irqbalance check.
+#include "irqbpfd/daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "irqbpfd/sys/irq_files.hpp"
+
+namespace irqbpfd::daemon {
+namespace {
+
+using core::Error;
+using core::Result;
+
+double pct(std::uint64_t ns_per_s) { return 100.0 * static_cast<double>(ns_per_s) / 1e9; }
+
+class SystemdNotifier final : public Notifier {
+ public:
+  SystemdNotifier() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0) watchdog_ns_ = static_cast<std::int64_t>(usec) * 1000;
+  }
+  void ready(const std::string& s) override { send(fmt::format("READY=1\nSTATUS={}", s)); }
+  void status(const std::string& s) override { send("STATUS=" + s); }
+  void watchdog() override { send("WATCHDOG=1"); }
+  void stopping() override { send("STOPPING=1"); }
+  void reloading() override { send("RELOADING=1"); }
+  [[nodiscard]] std::int64_t watchdog_ns() const override { return watchdog_ns_; }
+
+ private:
+  static void send(const std::string& text) { sd_notify(0, text.c_str()); }
+  std::int64_t watchdog_ns_ = 0;
+};
+
+std::set<core::IrqNumber> numbered_rows(const sys::ProcInterrupts& pi) {
+  std::set<core::IrqNumber> out;
+  for (const auto& row : pi.rows) {
+    if (row.irq) out.insert(*row.irq);
+  }
+  return out;
+}
+
+std::int64_t wall_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+std::unique_ptr<Notifier> systemd_notifier() { return std::make_unique<SystemdNotifier>(); }
+
+Daemon::Daemon(DaemonConfig config, balance::Policy policy, DaemonDeps deps)
+    : config_(std::move(config)), base_policy_(std::move(policy)), deps_(std::move(deps)),
+      status_(std::make_shared<Status>()) {
+  if (!deps_.open_collector) deps_.open_collector = collect::open_collector;
+  if (!deps_.load_topology) {
+    deps_.load_topology = [](const sys::SysRoot& root) {
+      return root.is_live() ? topology::load_live() : topology::load_from_root(root.root());
+    };
+  }
+  status_->dry_run = config_.dry_run;
+  status_->state = "starting";
+}
+
+Daemon::~Daemon() = default;
+
+Result<void> Daemon::start() {
+  auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock);
+  if (!opened) return opened.error().with_context("collector");
+  collector_ = std::move(opened->collector);
+  fallback_reason_ = opened->fallback_reason;
+  status_->collector = std::string(collector_->name());
+  status_->collector_fallback_reason = fallback_reason_;
+  if (fallback_reason_) {
+    deps_.log->notice(fmt::format("collector proc (fallback: {})", *fallback_reason_));
+  } else {
+    deps_.log->info(fmt::format("collector {}", collector_->name()));
+  }
+  auto first = collector_->read();
+  if (!first) return first.error();
+  last_ = std::move(*first);
+  if (auto r = rescan("start", *last_); !r) return r;
+  if (config_.restore_on_exit) {
+    auto saved = apply::RestoreSet::capture(*deps_.files);
+    if (!saved) return saved.error().with_context("restore-on-exit");
+    restore_ = std::move(*saved);
+    deps_.log->info(fmt::format("restore-on-exit: remembered the masks of {} IRQs", restore_->masks().size()));
+  }
+  status_->state = "measuring";
+  publish();
+  return {};
+}
+
+Result<void> Daemon::rescan(const std::string& why, const collect::RawSample& reading) {
+  const bool first = rows_.empty() && machine_.cpus.empty();
+  auto cpus = sys::read_cpu_state(deps_.root);
+  if (!cpus) return cpus.error().with_context("rescan");
+  const bool cpus_changed = first || !(cpus->online == cpu_state_.online);
+  cpu_state_ = std::move(*cpus);
+  if (cpus_changed) {
+    auto machine = deps_.load_topology(deps_.root);
+    if (!machine) return machine.error().with_context("rescan: topology");
+    machine_ = std::move(*machine);
+  }
+  auto inventory = sys::read_irq_inventory(deps_.root, reading.interrupts);
+  if (!inventory) return inventory.error().with_context("rescan: inventory");
+  inventory_ = std::move(*inventory);
+  rows_ = numbered_rows(reading.interrupts);
+  cycles_since_refresh_ = 0;
+  ++rescans_;
+  deps_.log->info(fmt::format("rescan ({}): {} IRQs, CPUs {} online", why, inventory_.irqs.size(),
+                              cpu_state_.online.to_list()));
+  return {};
+}
+
+Result<void> Daemon::refresh_affinities() {
+  for (core::IrqDesc& d : inventory_.irqs) {
+    auto files = sys::read_proc_irq(deps_.root, d.irq);
+    if (!files) {
+      if (files.error().errno_value == ENOENT) {
+        rescan_requested_ = true;  // vanished: the next cycle rescans
+        continue;
+      }
+      return files.error();
+    }
+    d.smp_affinity = files->smp_affinity;
+    d.effective_affinity = files->effective_affinity;
+  }
+  cycles_since_refresh_ = 0;
+  return {};
+}
+
+Result<CycleOutcome> Daemon::cycle() {
+  const std::int64_t t0 = wall_ns();
+  CycleOutcome outcome;
+  if (reopen_collector_) {
+    // New IRQ numbers past the BPF maps: bigger maps, a new baseline.
+    reopen_collector_ = false;
+    collector_.reset();
+    auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock);
+    if (!opened) return opened.error().with_context("collector");
+    collector_ = std::move(opened->collector);
+    fallback_reason_ = opened->fallback_reason;
+    auto first = collector_->read();
+    if (!first) return first.error();
+    last_ = std::move(*first);
+    outcome.rescanned = true;
+    if (auto r = rescan("collector reopened", *last_); !r) return r.error();
+    return outcome;
+  }
+  auto sample = collector_->read();
+  if (!sample) return sample.error();
+
+  // The machine changed? IRQs appeared or vanished, CPUs went on or off line.
+  auto cpus = sys::read_cpu_state(deps_.root);
+  if (!cpus) return cpus.error();
+  std::string why;
+  if (rescan_requested_) why = "requested";
+  if (numbered_rows(sample->interrupts) != rows_) why = why.empty() ? "IRQs appeared or vanished" : why;
+  if (!(cpus->online == cpu_state_.online)) why = why.empty() ? "CPUs went on or off line" : why;
+  // Rescans read what changed against the new reading; the window from the
+  // last reading stays measured (build_snapshot matches IRQs and CPUs by
+  // number), so a rescan never leads to a load-blind move.
+  if (!why.empty()) {
+    rescan_requested_ = false;
+    outcome.rescanned = true;
+    if (auto r = rescan(why, *sample); !r) return r.error();
+  } else if (++cycles_since_refresh_ >= config_.affinity_refresh_cycles) {
+    if (auto r = refresh_affinities(); !r) return r.error();
+  }
+
+  model::WindowInput in;
+  in.collector = std::string(collector_->name());
+  in.before = &*last_;
+  in.after = &*sample;
+  in.inventory = &inventory_;
+  in.cpu_state = &cpu_state_;
+  in.machine = &machine_;
+  const long hz = sysconf(_SC_CLK_TCK);
+  in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
+  in.fallback_reason = fallback_reason_;
+  auto snap = model::build_snapshot(in);
+  last_ = std::move(*sample);
+  if (!snap) return snap.error();
+
+  const bool beyond = std::any_of(snap->irqs.begin(), snap->irqs.end(),
+                                  [](const model::IrqSnapshot& i) { return i.beyond_bpf_maps; });
+  if (beyond) {
+    deps_.log->notice("IRQ numbers beyond the BPF maps appeared: reopening the collector with bigger maps");
+    reopen_collector_ = true;
+  }
+
+  // Rules: bans, pins and NUMA policies into the policy, levels into the
+  // snapshot.
+  balance::Policy policy = base_policy_;
+  const Resolved resolved = apply_rules(config_.rules, inventory_.irqs, policy);
+  for (auto& is : snap->irqs) {
+    if (auto it = resolved.levels.find(is.desc.irq); it != resolved.levels.end()) is.desc.level = it->second;
+  }
+  balance::PlanResult planned = balance::plan(*snap, state_, policy);
+  outcome.planned = true;
+  if (config_.dry_run) {
+    // Nothing was written: no cooldowns, no unfinished plan; the same moves
+    // stay proposed until the machine changes.
+    planned.next.irqs = state_.irqs;
+    planned.next.unfinished.clear();
+  }
+  state_ = std::move(planned.next);
+
+  const apply::ApplyReport report = apply::apply_plan(planned.plan, *deps_.writer);
+  for (const apply::MoveResult& mr : report.results) {
+    const apply::WriteResult& w = mr.result;
+    for (core::IrqDesc& d : inventory_.irqs) {
+      if (d.irq != w.irq) continue;
+      if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
+      if (w.effective_affinity) d.effective_affinity = *w.effective_affinity;
+      if (w.outcome == apply::Outcome::kManaged) d.managed = true;
+    }
+    switch (w.outcome) {
+      case apply::Outcome::kDone:
+      case apply::Outcome::kDryRun:
+        ++outcome.moves;
+        deps_.log->debug(w.message);
+        break;
+      case apply::Outcome::kUnchanged:
+        break;
+      case apply::Outcome::kManaged:
+        deps_.log->changed(fmt::format("irq{}", core::raw(w.irq)), LogLevel::kInfo,
+                           fmt::format("irq {} is kernel-managed: left where the kernel put it", core::raw(w.irq)));
+        break;
+      case apply::Outcome::kVanished:
+        rescan_requested_ = true;
+        deps_.log->info(fmt::format("irq {} vanished before its write", core::raw(w.irq)));
+        break;
+      default:
+        ++outcome.failed;
+        deps_.log->changed(fmt::format("irq{}", core::raw(w.irq)), LogLevel::kWarning, w.message);
+        break;
+    }
+  }
+  if (!report.no_vector_cpus.empty()) {
+    deps_.log->changed("no-vectors", LogLevel::kWarning,
+                       fmt::format("CPUs {} have no free interrupt vectors (ENOSPC)", report.no_vector_cpus.to_list()));
+  }
+
+  const balance::Plan& p = planned.plan;
+  const std::string plan_key = config_.dry_run ? "dry-run plan" : "plan";
+  if (p.moves.empty()) {
+    deps_.log->changed(plan_key, LogLevel::kInfo,
+                       fmt::format("balanced: hottest CPU at {:.1f}%, nothing to move", pct(p.max_before)));
+  } else if (config_.dry_run) {
+    std::string sig;
+    for (const auto& m : p.moves) sig += fmt::format(" {}:{}", core::raw(m.irq), m.to.to_list());
+    if (deps_.log->changed(plan_key + " moves", LogLevel::kInfo, fmt::format("dry run, would write:{}", sig))) {
+      for (const auto& m : p.moves) deps_.log->info(fmt::format("  irq {}: {}", core::raw(m.irq), m.reason));
+    }
+    deps_.log->forget(plan_key);
+  } else {
+    deps_.log->info(fmt::format("cycle {}: {}", state_.cycle, p.summary));
+    for (const auto& m : p.moves) deps_.log->debug(fmt::format("  irq {}: {}", core::raw(m.irq), m.reason));
+    deps_.log->forget(plan_key);
+  }
+
+  moves_total_ += config_.dry_run ? 0 : outcome.moves;
+  writes_failed_total_ += outcome.failed;
+  auto st = std::make_shared<Status>();
+  st->cycle = state_.cycle;
+  st->collector = std::string(collector_->name());
+  st->collector_fallback_reason = fallback_reason_;
+  st->dry_run = config_.dry_run;
+  st->state = p.moves.empty() ? "balanced" : "balancing";
+  st->plan = p;
+  st->applied = report.results;
+  st->moves_total = moves_total_;
+  st->writes_failed_total = writes_failed_total_;
+  st->rescans = rescans_;
+  st->snapshot = std::move(*snap);
+  st->cycle_ms = static_cast<double>(wall_ns() - t0) / 1e6;
+  status_ = std::move(st);
+  publish();
+  return outcome;
+}
+
+void Daemon::reconfigure(DaemonConfig config, balance::Policy policy) {
+  config_ = std::move(config);
+  base_policy_ = std::move(policy);
+  status_->dry_run = config_.dry_run;
+  deps_.log->set_level(config_.log_level);
+  rescan_requested_ = true;
+}
+
+Result<std::pair<std::size_t, std::size_t>> Daemon::restore() {
+  if (!restore_) return std::pair<std::size_t, std::size_t>{0, 0};
+  std::size_t restored = 0, failed = 0;
+  for (const apply::WriteResult& w : restore_->restore(*deps_.writer)) {
+    if (w.outcome == apply::Outcome::kDone || w.outcome == apply::Outcome::kDryRun) ++restored;
+    if (!apply::is_settled(w.outcome) && w.outcome != apply::Outcome::kVanished) {
+      ++failed;
+      deps_.log->warning("restore: " + w.message);
+    }
+  }
+  return std::pair<std::size_t, std::size_t>{restored, failed};
+}
+
+std::string Daemon::describe() const {
+  const Status& s = *status_;
+  std::string out = fmt::format("status: cycle {}, {}, collector {}{}, {} rescans, {} moves, {} failed writes", s.cycle,
+                                s.state, s.collector,
+                                s.collector_fallback_reason ? " (fallback: " + *s.collector_fallback_reason + ")" : "",
+                                s.rescans, s.moves_total, s.writes_failed_total);
+  if (s.dry_run) out += " (dry run)";
+  if (s.snapshot) {
+    out += fmt::format("; {} IRQs, CPUs {} online; last cycle {:.1f} ms; last plan: {}", s.snapshot->irqs.size(),
+                       s.snapshot->online.to_list(), s.cycle_ms, s.plan.summary);
+  }
+  if (!s.last_error.empty()) out += "; last error: " + s.last_error;
+  return out;
+}
+
+void Daemon::publish() {
+  if (deps_.board != nullptr) deps_.board->publish(status_);
+}
+
+void block_daemon_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+  const auto interval_ns = [&] { return static_cast<std::int64_t>(daemon.config().interval_s * 1e9); };
+  const std::int64_t watchdog_every = notifier.watchdog_ns() / 2;
+  notifier.ready(daemon.describe());
+  log.info(fmt::format("running: a cycle every {} s{}", daemon.config().interval_s,
+                       daemon.config().dry_run ? ", dry run (nothing is written)" : ""));
+  std::int64_t next_dog = watchdog_every > 0 ? clock.monotonic_ns() + watchdog_every : 0;
+  for (;;) {
+    const std::int64_t deadline = clock.monotonic_ns() + interval_ns();
+    for (;;) {
+      const std::int64_t now = clock.monotonic_ns();
+      if (next_dog != 0 && now >= next_dog) {
+        notifier.watchdog();
+        next_dog = now + watchdog_every;
+      }
+      if (now >= deadline) break;
+      const std::int64_t until = next_dog != 0 ? std::min(deadline, next_dog) : deadline;
+      const std::int64_t wait = std::max<std::int64_t>(until - now, 0);
+      timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+      const int sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig < 0) continue;  // timeout or EINTR: re-check the clock
+      if (sig == SIGTERM || sig == SIGINT) {
+        notifier.stopping();
+        log.info(fmt::format("stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+        if (daemon.config().restore_on_exit) {
+          auto r = daemon.restore();
+          if (!r) {
+            log.error("restore-on-exit: " + r.error().message);
+            return 1;
+          }
+          log.info(fmt::format("restore-on-exit: {} masks written back, {} failed", r->first, r->second));
+          return r->second == 0 ? 0 : 1;
+        }
+        return 0;
+      }
+      if (sig == SIGHUP) {
+        notifier.reloading();
+        auto fresh = reload();
+        if (fresh) {
+          daemon.reconfigure(std::move(fresh->first), std::move(fresh->second));
+          log.notice("configuration reloaded; rescanning");
+        } else {
+          log.error(fmt::format("reload failed, keeping the old configuration: {}", fresh.error().message));
+        }
+        notifier.ready(daemon.describe());
+      } else if (sig == SIGUSR1) {
+        log.notice(daemon.describe());
+      }
+    }
+    auto outcome = daemon.cycle();
+    if (!outcome) {
+      log.changed("cycle error", LogLevel::kWarning, "cycle failed: " + outcome.error().message);
+    } else {
+      log.forget("cycle error");
+    }
+    if (next_dog != 0) {
+      notifier.watchdog();
+      next_dog = clock.monotonic_ns() + watchdog_every;
+    }
+    notifier.status(daemon.describe());
+  }
+}
+
+Result<InstanceLock> InstanceLock::acquire(const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return core::errno_error("lock file " + file.string(), errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      const std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("?");
+      return Error{fmt::format("another irqbpfd is running (pid {}, lock {})", pid.substr(0, pid.find('\n')),
+                               file.string()),
+                   EWOULDBLOCK};
+    }
+    return core::errno_error("lock file " + file.string(), err);
+  }
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int err = errno;
+    ::close(fd);
+    return core::errno_error("lock file " + file.string(), err);
+  }
+  return InstanceLock(fd);
+}
+
+InstanceLock::InstanceLock(InstanceLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+InstanceLock::~InstanceLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<int> find_irqbalance(const sys::SysRoot& root) {
+  auto entries = root.list("/proc");
+  if (!entries) return std::nullopt;
+  for (const std::string& e : *entries) {
+    if (e.empty() || e.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto comm = root.read_if_exists("/proc/" + e + "/comm");
+    if (!comm || !*comm) continue;
+    std::string name = **comm;
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    if (name == "irqbalance") return std::stoi(e);
+  }
+  return std::nullopt;
+}
+
+}  // namespace irqbpfd::daemon
