@@ -9,9 +9,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -76,7 +79,8 @@ class FakeHost {
 // irqbpfd in the background, stderr to a file.
 class Service {
  public:
-  Service(const FakeHost& host, std::vector<std::string> extra, const std::string& name = "svc")
+  Service(const FakeHost& host, std::vector<std::string> extra, const std::string& name = "svc",
+          std::vector<std::string> env_extra = {})
       : log_(host.dir() / (name + ".log")) {
     std::vector<std::string> args = {IRQBPFD_BINARY,         "--root",     host.root().string(), "--collector", "proc",
                                       "--interval",           "0.2",        "--lock-file",        (host.dir() / "lock").string(),
@@ -90,7 +94,13 @@ class Service {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    env_strings.insert(env_strings.end(), env_extra.begin(), env_extra.end());
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
   }
   ~Service() {
@@ -232,6 +242,45 @@ TEST(DaemonService, RestoreOnExitWritesBackEveryMask) {
   EXPECT_EQ(s.wait_exit(), 0) << s.log();
   EXPECT_THAT(s.log(), ::testing::HasSubstr("restore-on-exit:"));
   EXPECT_EQ(host.masks(), before);
+}
+
+// systemd's side of Type=notify: a datagram socket in NOTIFY_SOCKET gets
+// READY=1 with a STATUS, WATCHDOG=1 every WATCHDOG_USEC/2, RELOADING=1 then
+// READY=1 around a SIGHUP, and STOPPING=1 on SIGTERM.
+TEST(DaemonService, TalksToSystemdThroughNotifySocket) {
+  FakeHost host;
+  const fs::path sock = host.dir() / "notify";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::vector<std::string> got;
+  const auto drain = [&] {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.emplace_back(buf, static_cast<std::size_t>(n));
+  };
+  const auto count = [&](const std::string& what) {
+    return std::count_if(got.begin(), got.end(), [&](const std::string& m) { return m.find(what) != std::string::npos; });
+  };
+  Service s(host, {"--interval", "1"}, "notify", {"NOTIFY_SOCKET=" + sock.string(), "WATCHDOG_USEC=200000"});
+  ASSERT_TRUE(s.wait_for("running:")) << s.log();
+  std::this_thread::sleep_for(1500ms);
+  drain();
+  EXPECT_GE(count("READY=1"), 1) << "no READY=1";
+  EXPECT_GE(count("STATUS=status: cycle"), 1);
+  EXPECT_GE(count("WATCHDOG=1"), 5) << "the watchdog every 0.1 s, whatever the 1 s interval";
+  s.signal(SIGHUP);
+  std::this_thread::sleep_for(300ms);
+  drain();
+  EXPECT_GE(count("RELOADING=1"), 1);
+  EXPECT_GE(count("READY=1"), 2);
+  s.signal(SIGTERM);
+  EXPECT_EQ(s.wait_exit(), 0) << s.log();
+  drain();
+  EXPECT_EQ(count("STOPPING=1"), 1);
+  ::close(fd);
 }
 
 TEST(DaemonService, DryRunWritesNothing) {

@@ -122,6 +122,12 @@ int main(int argc, char** argv) {
   simulate->add_flag("--json", sim_options.json, "JSON instead of the table");
   simulate->add_flag("--verbose", sim_options.verbose, "Every move with its reason");
 
+  // A value given twice (the unit's flags, then IRQBPFD_ARGS): the last wins.
+  for (CLI::Option* o : {interval_opt, level_opt, numa_opt, config_opt, power_opt, banned_opt}) {
+    o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+  app.get_option("--collector")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.get_option("--lock-file")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI11_PARSE(app, argc, argv);
   if (*simulate) {
     if (sim_ticks > 0) sim_options.ticks = sim_ticks;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace irqbpfd::model {
@@ -212,56 +213,91 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     }
   }
 
-  // Per-IRQ deltas, then per-CPU sums.
-  std::unordered_map<std::uint32_t, const sys::InterruptRow*> before_rows;
-  if (before != nullptr) {
-    for (const auto& row : before->interrupts.rows) {
-      if (row.irq) before_rows[raw(*row.irq)] = &row;
+  // Per-IRQ deltas, then per-CPU sums. Columns are matched by CPU id, never
+  // by position: each reading's header says which CPU a column is.
+  const auto column_of = [](const sys::ProcInterrupts& t) {
+    std::uint32_t top = 0;
+    for (CpuId c : t.cpus) top = std::max(top, raw(c) + 1);
+    std::vector<int> pos(top, -1);
+    for (std::size_t i = 0; i < t.cpus.size(); ++i) pos[raw(t.cpus[i])] = static_cast<int>(i);
+    return pos;
+  };
+  const auto rows_by_irq = [](const sys::ProcInterrupts& t) {
+    std::unordered_map<std::uint32_t, const sys::InterruptRow*> out;
+    out.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+      if (row.irq) out.emplace(raw(*row.irq), &row);
     }
+    return out;
+  };
+  const std::unordered_map<std::uint32_t, const sys::InterruptRow*> after_rows = rows_by_irq(after.interrupts);
+  std::unordered_map<std::uint32_t, const sys::InterruptRow*> before_rows;
+  std::vector<int> before_column;
+  if (before != nullptr) {
+    before_rows = rows_by_irq(before->interrupts);
+    before_column = column_of(before->interrupts);
   }
-  std::unordered_map<std::uint32_t, std::uint64_t> cpu_device_counts;
+  std::uint32_t cpu_top = 0;
+  for (CpuId c : columns) cpu_top = std::max(cpu_top, raw(c) + 1);
+  std::vector<std::uint64_t> device_counts(cpu_top, 0);  // per CPU id
+  // The count in `row` of the CPU at `column` of a reading, or nullopt.
+  const auto at = [](const sys::InterruptRow& row, int column) -> std::optional<std::uint64_t> {
+    if (column < 0 || static_cast<std::size_t>(column) >= row.counts.size()) return std::nullopt;
+    return row.counts[static_cast<std::size_t>(column)];
+  };
   for (const core::IrqDesc& desc : input.inventory->irqs) {
-    const sys::InterruptRow* row = after.interrupts.find(desc.irq);
-    if (row == nullptr) continue;  // vanished before the last reading
+    auto found = after_rows.find(raw(desc.irq));
+    if (found == after_rows.end()) continue;  // vanished before the last reading
+    const sys::InterruptRow& row = *found->second;
     IrqSnapshot is;
     is.desc = desc;
-    const auto now = counts_by_cpu(after.interrupts, *row);
-    std::map<std::uint32_t, std::uint64_t> then;
+    const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
       auto it = before_rows.find(raw(desc.irq));
       if (it == before_rows.end()) {
         is.appeared = true;
       } else {
-        then = counts_by_cpu(before->interrupts, *it->second);
+        then_row = it->second;
       }
     }
+    const auto then_of = [&](CpuId c) -> std::optional<std::uint64_t> {
+      if (then_row == nullptr || raw(c) >= before_column.size()) return std::nullopt;
+      return at(*then_row, before_column[raw(c)]);
+    };
     // A counter that went backwards means the IRQ was freed and allocated
     // again between the readings: its counts restarted at zero.
-    if (before != nullptr && !is.appeared) {
-      for (const auto& [cpu, n] : now) {
-        auto b = then.find(cpu);
-        if (b != then.end() && b->second > n) is.counter_reset = true;
+    if (then_row != nullptr) {
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        const auto n = at(row, static_cast<int>(i));
+        const auto b = then_of(columns[i]);
+        if (n && b && *b > *n) is.counter_reset = true;
       }
     }
-    for (CpuId c : columns) {
+    is.per_cpu.reserve(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const CpuId c = columns[i];
       IrqCpuCount pc;
       pc.cpu = c;
-      const std::uint64_t n = now.count(raw(c)) ? now.at(raw(c)) : 0;
+      const std::uint64_t n = at(row, static_cast<int>(i)).value_or(0);
       if (before == nullptr || is.appeared || is.counter_reset) {
         pc.count = n;
-      } else if (auto b = then.find(raw(c)); b != then.end()) {
-        pc.count = n - b->second;
+      } else if (const auto b = then_of(c)) {
+        pc.count = n - *b;
       } else {
         pc.count = 0;  // CPU came online inside the window: no baseline for it
       }
       is.count += pc.count;
-      cpu_device_counts[raw(c)] += pc.count;
+      device_counts[raw(c)] += pc.count;
       is.per_cpu.push_back(pc);
     }
     for (auto& pc : is.per_cpu) {
       pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
     }
     snap.irqs.push_back(std::move(is));
+  }
+  std::unordered_map<std::uint32_t, std::uint64_t> cpu_device_counts;
+  for (std::uint32_t c = 0; c < cpu_top; ++c) {
+    if (device_counts[c] > 0) cpu_device_counts[c] = device_counts[c];
   }
 
   // irqbalance's estimate: a CPU's irq+softirq time split over the IRQs it
