@@ -6,9 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -20,14 +18,12 @@
 #include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "irqbpfd/sim/fake_machine.hpp"
+#include "background.hpp"
 #include "run_command.hpp"
 #include "irqbpfd/sim/scenario.hpp"
-
-extern char** environ;
 
 namespace irqbpfd::daemon {
 namespace {
@@ -35,12 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using irqbpfd::testing::read_text;
 
 // A fake machine root that stays put for the test (IRQs on isolated CPUs, so
 // the daemon has mandatory moves to write even without load).
@@ -65,7 +56,7 @@ class FakeHost {
   [[nodiscard]] std::map<std::string, std::string> masks() const {
     std::map<std::string, std::string> out;
     for (const auto& e : fs::directory_iterator(root() / "proc" / "irq")) {
-      if (fs::exists(e.path() / "smp_affinity")) out[e.path().filename().string()] = read_file(e.path() / "smp_affinity");
+      if (fs::exists(e.path() / "smp_affinity")) out[e.path().filename().string()] = read_text(e.path() / "smp_affinity");
     }
     return out;
   }
@@ -76,73 +67,22 @@ class FakeHost {
   std::unique_ptr<sim::FakeMachine> machine_;
 };
 
-// irqbpfd in the background, stderr to a file.
-class Service {
+// irqbpfd in the background on the host's fake root, stderr to a file.
+class Service : public irqbpfd::testing::Background {
  public:
   Service(const FakeHost& host, std::vector<std::string> extra, const std::string& name = "svc",
           std::vector<std::string> env_extra = {})
-      : log_(host.dir() / (name + ".log")) {
-    std::vector<std::string> args = {IRQBPFD_BINARY,         "--root",     host.root().string(), "--collector", "proc",
-                                      "--interval",           "0.2",        "--lock-file",        (host.dir() / "lock").string(),
-                                      "--config",             (host.dir() / "irqbpfd.conf").string()};
-    if (!fs::exists(host.dir() / "irqbpfd.conf")) std::ofstream(host.dir() / "irqbpfd.conf") << "# defaults\n";
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    env_strings.insert(env_strings.end(), env_extra.begin(), env_extra.end());
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Service() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  [[nodiscard]] std::string log() const { return read_file(log_); }
-  // Waits until the log shows `text` (or the process ended).
-  bool wait_for(const std::string& text, std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (log().find(text) != std::string::npos) return true;
-      if (poll_exit()) return log().find(text) != std::string::npos;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // The exit status (-1: killed by a signal), waiting up to `limit`.
-  int wait_exit(std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!poll_exit() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(20ms);
-    return exited_ ? status_ : -2;
-  }
-  [[nodiscard]] pid_t pid() const { return pid_; }
+      : Background(args(host, std::move(extra)), host.dir() / (name + ".log"), std::move(env_extra)) {}
 
  private:
-  bool poll_exit() {
-    if (exited_) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    }
-    return exited_;
+  static std::vector<std::string> args(const FakeHost& host, std::vector<std::string> extra) {
+    if (!fs::exists(host.dir() / "irqbpfd.conf")) std::ofstream(host.dir() / "irqbpfd.conf") << "# defaults\n";
+    std::vector<std::string> a = {IRQBPFD_BINARY,         "--root",     host.root().string(), "--collector", "proc",
+                                  "--interval",           "0.2",        "--lock-file",        (host.dir() / "lock").string(),
+                                  "--config",             (host.dir() / "irqbpfd.conf").string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   }
-  fs::path log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = -1;
 };
 
 std::string fmt_pid(const std::string& prefix, pid_t pid) { return prefix + std::to_string(pid); }

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
+#include "irqbpfd/core/toml_keys.hpp"
 
 namespace irqbpfd::daemon {
 namespace {
@@ -27,80 +27,8 @@ constexpr std::array<std::pair<LogLevel, std::string_view>, 5> kLevels{{{LogLeve
                                                                         {LogLevel::kWarning, "warning"},
                                                                         {LogLevel::kError, "error"}}};
 
-// One table's keys, with the ones read remembered so the rest are reported.
-class Table {
- public:
-  Table(const toml::table& t, std::string prefix, std::string_view source)
-      : t_(t), prefix_(std::move(prefix)), source_(source) {}
-  [[nodiscard]] Error error(std::string_view key, const std::string& what) const {
-    return Error{fmt::format("{}: {}{}: {}", source_, prefix_, key, what)};
-  }
-  const toml::node* get(std::string_view key) {
-    used_.insert(std::string(key));
-    return t_.get(key);
-  }
-  Result<std::optional<std::string>> string(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<std::string>();
-    if (!n->is_string()) return error(key, "expected a string");
-    return std::optional<std::string>(*n->value<std::string>());
-  }
-  Result<std::optional<double>> number(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<double>();
-    if (n->is_integer()) return std::optional<double>(static_cast<double>(*n->value<std::int64_t>()));
-    if (n->is_floating_point()) return std::optional<double>(*n->value<double>());
-    return error(key, "expected a number");
-  }
-  Result<std::optional<std::uint32_t>> count(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<std::uint32_t>();
-    if (!n->is_integer()) return error(key, "expected a whole number");
-    const std::int64_t v = *n->value<std::int64_t>();
-    if (v < 0 || v > 0xffffffffLL) return error(key, fmt::format("{} is out of range", v));
-    return std::optional<std::uint32_t>(static_cast<std::uint32_t>(v));
-  }
-  Result<std::optional<bool>> boolean(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<bool>();
-    if (!n->is_boolean()) return error(key, "expected true or false");
-    return std::optional<bool>(*n->value<bool>());
-  }
-  Result<std::vector<std::string>> strings(std::string_view key) {
-    std::vector<std::string> out;
-    const toml::node* n = get(key);
-    if (n == nullptr) return out;
-    const toml::array* a = n->as_array();
-    if (a == nullptr) return error(key, "expected an array of strings or numbers");
-    for (const toml::node& e : *a) {
-      if (e.is_string()) {
-        out.push_back(*e.value<std::string>());
-      } else if (e.is_integer() && *e.value<std::int64_t>() >= 0) {
-        out.push_back(std::to_string(*e.value<std::int64_t>()));
-      } else {
-        return error(key, "expected an array of strings or numbers");
-      }
-    }
-    return out;
-  }
-  Result<void> no_unknown_keys() const {
-    for (const auto& [key, value] : t_) {
-      if (used_.count(std::string(key.str())) == 0) return error(key.str(), "unknown key");
-    }
-    return {};
-  }
-
- private:
-  const toml::table& t_;
-  std::string prefix_;
-  std::string_view source_;
-  std::set<std::string> used_;
-};
-
-#define CFG_TRY(var, expr)              \
-  auto var##_r = (expr);                \
-  if (!var##_r) return var##_r.error(); \
-  auto var = std::move(*var##_r)
+using Table = core::TomlKeys;
+#define CFG_TRY IRQBPFD_TRY
 
 Result<balance::NumaPolicy> parse_numa(Table& t, std::string_view key, const std::string& text) {
   if (text == "strict") return balance::NumaPolicy::kStrict;
@@ -182,12 +110,7 @@ bool Rule::matches(const core::IrqDesc& d) const {
 }
 
 Result<DaemonConfig> parse_config(std::string_view text, std::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Error{fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description())};
-  }
+  CFG_TRY(root, core::parse_toml(text, source));
   Table t(root, "", source);
   DaemonConfig c;
   CFG_TRY(interval, t.number("interval"));
@@ -247,15 +170,10 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view source
   CFG_TRY(moves, t.count("max_moves_per_cycle"));
   if (moves && *moves == 0) return t.error("max_moves_per_cycle", "must be at least 1");
   c.max_moves_per_cycle = moves;
-  if (const toml::node* n = t.get("rule")) {
-    const toml::array* a = n->as_array();
-    if (a == nullptr) return t.error("rule", "expected [[rule]] tables");
-    for (std::size_t i = 0; i < a->size(); ++i) {
-      const toml::table* rt = (*a)[i].as_table();
-      if (rt == nullptr) return t.error("rule", "expected [[rule]] tables");
-      CFG_TRY(rule, parse_rule(*rt, i, source));
-      c.rules.push_back(std::move(rule));
-    }
+  CFG_TRY(rule_tables, t.tables("rule"));
+  for (std::size_t i = 0; i < rule_tables.size(); ++i) {
+    CFG_TRY(rule, parse_rule(*rule_tables[i], i, source));
+    c.rules.push_back(std::move(rule));
   }
   if (auto u = t.no_unknown_keys(); !u) return u.error();
   return c;

@@ -71,38 +71,6 @@ core::Result<model::Snapshot> measure_file(const MeasureOptions& options) {
 
 }  // namespace
 
-core::Result<balance::Policy> make_policy(const PolicyOptions& options) {
-  balance::Policy policy;
-  if (options.numa == "prefer") {
-    policy.numa = balance::NumaPolicy::kPrefer;
-  } else if (options.numa != "strict") {
-    return core::Error{fmt::format("--numa: '{}' is not strict or prefer", options.numa)};
-  }
-  auto env = balance::banned_cpus_from_env(options.env_banned_mask ? options.env_banned_mask->c_str() : nullptr,
-                                           options.env_banned_list ? options.env_banned_list->c_str() : nullptr);
-  if (!env) return env.error();
-  policy.banned_cpus = *env;
-  if (!options.banned_cpus.empty()) {
-    auto cpus = core::CpuSet::parse_list(options.banned_cpus);
-    if (!cpus) return cpus.error().with_context("--banned-cpus");
-    policy.banned_cpus |= *cpus;
-  }
-  for (const auto& ban : options.ban_irqs) {
-    std::uint32_t n = 0;
-    auto [ptr, ec] = std::from_chars(ban.data(), ban.data() + ban.size(), n);
-    if (ec == std::errc() && ptr == ban.data() + ban.size()) {
-      policy.banned_irqs.insert(core::irq_number(n));
-    } else if (!ban.empty()) {
-      policy.banned_names.push_back(ban);
-    } else {
-      return core::Error{"--ban-irq: empty value"};
-    }
-  }
-  policy.banned_drivers = options.ban_drivers;
-  policy.power_threshold = options.power_threshold;
-  return policy;
-}
-
 core::Result<OnceResult> measure_and_plan(const MeasureOptions& measure, const balance::Policy& policy,
                                           core::Clock& clock) {
   auto snapshot = measure_once(measure, clock);

@@ -12,8 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
-
+#include "irqbpfd/core/toml_keys.hpp"
 #include "irqbpfd/topology/machine.hpp"
 
 namespace irqbpfd::sim {
@@ -22,77 +21,8 @@ namespace {
 using core::Error;
 using core::Result;
 
-// Reads keys out of one TOML table, remembering which were used so the rest
-// can be reported as unknown.
-class Keys {
- public:
-  Keys(const toml::table& table, std::string prefix, std::string_view source)
-      : table_(table), prefix_(std::move(prefix)), source_(source) {}
-
-  [[nodiscard]] Error error(std::string_view key, const std::string& what) const {
-    return Error{fmt::format("{}: {}{}: {}", source_, prefix_, key, what)};
-  }
-  [[nodiscard]] const toml::node* get(std::string_view key) {
-    used_.insert(std::string(key));
-    return table_.get(key);
-  }
-  Result<std::optional<std::string>> string(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<std::string>();
-    if (!n->is_string()) return error(key, "expected a string");
-    return std::optional<std::string>(*n->value<std::string>());
-  }
-  Result<std::optional<double>> number(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<double>();
-    if (n->is_integer()) return std::optional<double>(static_cast<double>(*n->value<std::int64_t>()));
-    if (n->is_floating_point()) return std::optional<double>(*n->value<double>());
-    return error(key, "expected a number");
-  }
-  Result<std::optional<std::int64_t>> integer(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<std::int64_t>();
-    if (!n->is_integer()) return error(key, "expected an integer");
-    return std::optional<std::int64_t>(*n->value<std::int64_t>());
-  }
-  Result<std::optional<bool>> boolean(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<bool>();
-    if (!n->is_boolean()) return error(key, "expected true or false");
-    return std::optional<bool>(*n->value<bool>());
-  }
-  // A CPU list string ("0-3,8") or one CPU number.
-  Result<std::optional<core::CpuSet>> cpus(std::string_view key) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return std::optional<core::CpuSet>();
-    if (n->is_integer()) {
-      const std::int64_t v = *n->value<std::int64_t>();
-      if (v < 0) return error(key, "expected a CPU number >= 0");
-      return std::optional<core::CpuSet>(core::CpuSet{static_cast<std::uint32_t>(v)});
-    }
-    if (!n->is_string()) return error(key, "expected a CPU list string (\"0-3,8\") or a CPU number");
-    auto set = core::CpuSet::parse_list(*n->value<std::string>());
-    if (!set) return error(key, set.error().message);
-    return std::optional<core::CpuSet>(std::move(*set));
-  }
-  Result<void> no_unknown_keys() const {
-    for (const auto& [key, value] : table_) {
-      if (used_.count(std::string(key.str())) == 0) return error(key.str(), "unknown key");
-    }
-    return {};
-  }
-
- private:
-  const toml::table& table_;
-  std::string prefix_;
-  std::string_view source_;
-  std::set<std::string> used_;
-};
-
-#define SIM_TRY(var, expr)              \
-  auto var##_r = (expr);                \
-  if (!var##_r) return var##_r.error(); \
-  auto var = std::move(*var##_r)
+using Keys = core::TomlKeys;
+#define SIM_TRY IRQBPFD_TRY
 
 Result<std::uint32_t> non_negative_u32(Keys& keys, std::string_view key, std::optional<std::int64_t> v,
                                        std::uint32_t fallback) {
@@ -399,21 +329,6 @@ Result<SimEvent> parse_event(const toml::table& t, std::size_t index, std::strin
   return e;
 }
 
-// An array of tables under `key` ([[irq]]), or none.
-Result<std::vector<const toml::table*>> tables(Keys& k, std::string_view key) {
-  std::vector<const toml::table*> out;
-  const toml::node* n = k.get(key);
-  if (n == nullptr) return out;
-  const toml::array* a = n->as_array();
-  if (a == nullptr) return k.error(key, fmt::format("expected [[{}]] tables", key));
-  for (const toml::node& e : *a) {
-    const toml::table* t = e.as_table();
-    if (t == nullptr) return k.error(key, fmt::format("expected [[{}]] tables", key));
-    out.push_back(t);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view to_string(EventKind kind) {
@@ -429,12 +344,7 @@ Result<topology::Machine> scenario_machine(const Scenario& s) {
 }
 
 Result<Scenario> parse_scenario(std::string_view text, std::string_view source, std::string_view base_dir) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Error{fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description())};
-  }
+  SIM_TRY(root, core::parse_toml(text, source));
   Keys k(root, "", source);
   Scenario s;
   SIM_TRY(name, k.string("name"));
@@ -493,7 +403,7 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source, 
     if (auto r = parse_policy(*t, source, s.policy); !r) return r.error();
   }
 
-  SIM_TRY(irq_tables, tables(k, "irq"));
+  SIM_TRY(irq_tables, k.tables("irq"));
   std::set<std::uint32_t> declared;
   for (std::size_t i = 0; i < irq_tables.size(); ++i) {
     SIM_TRY(irq, parse_irq(*irq_tables[i], i, source));
@@ -511,7 +421,7 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source, 
     }
     s.irqs.push_back(std::move(irq));
   }
-  SIM_TRY(queue_tables, tables(k, "queues"));
+  SIM_TRY(queue_tables, k.tables("queues"));
   for (std::size_t i = 0; i < queue_tables.size(); ++i) {
     SIM_TRY(group, parse_queues(*queue_tables[i], i, source, s.seed, *machine));
     for (SimIrq& irq : group) {
@@ -524,7 +434,7 @@ Result<Scenario> parse_scenario(std::string_view text, std::string_view source, 
   }
   std::sort(s.irqs.begin(), s.irqs.end(), [](const SimIrq& a, const SimIrq& b) { return a.irq < b.irq; });
 
-  SIM_TRY(event_tables, tables(k, "event"));
+  SIM_TRY(event_tables, k.tables("event"));
   for (std::size_t i = 0; i < event_tables.size(); ++i) {
     SIM_TRY(e, parse_event(*event_tables[i], i, source, declared, all, s.ticks));
     s.events.push_back(e);

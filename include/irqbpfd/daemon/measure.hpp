@@ -28,20 +28,6 @@ struct MeasureOptions {
 // released on the way out.
 core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock);
 
-// Balancing policy as flags and the environment give it.
-struct PolicyOptions {
-  std::string banned_cpus;                 // --banned-cpus LIST
-  std::vector<std::string> ban_irqs;       // --ban-irq N or name glob
-  std::vector<std::string> ban_drivers;    // --ban-driver NAME
-  std::string numa = "strict";             // --numa strict|prefer
-  std::optional<std::uint32_t> power_threshold;  // --powerthresh N
-  std::optional<std::string> env_banned_mask;    // IRQBALANCE_BANNED_CPUS
-  std::optional<std::string> env_banned_list;    // IRQBALANCE_BANNED_CPULIST
-};
-
-// Errors name the flag or variable that was wrong.
-core::Result<balance::Policy> make_policy(const PolicyOptions& options);
-
 struct OnceResult {
   model::Snapshot snapshot;
   balance::Plan plan;
