@@ -247,6 +247,33 @@ TEST(ClientEndpoint, TokenOnlyForChangesOverTcp) {
   EXPECT_EQ(r.error().message, args.token_file + ": No such file or directory");
 }
 
+TEST(ClientEndpoint, ClientOptionsForACallFromTheFlags) {
+  TempDir dir;
+  ConnectArgs args;
+  args.socket_path = (dir.path() / "absent.sock").string();  // not there: TCP
+  args.token_file = (dir.path() / "api.token").string();
+  std::ofstream(args.token_file) << "abc123\n";
+  auto o = client_options(args, true);
+  ASSERT_TRUE(o.has_value()) << o.error().message;
+  EXPECT_EQ(o->endpoint.describe(), "http://localhost:5000");
+  EXPECT_EQ(o->token, "abc123");
+  EXPECT_EQ(client_options(args, false)->token, "");
+  args.socket_given = true;
+  o = client_options(args, true);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->endpoint.kind, Endpoint::Kind::kUnix);
+  EXPECT_EQ(o->token, "");
+  ConnectArgs bad;
+  bad.url = "ftp://x";
+  bad.url_given = true;
+  EXPECT_THAT(client_options(bad, false).error().message, HasSubstr("only http://"));
+  ConnectArgs no_token;
+  no_token.url_given = true;
+  no_token.token_file = (dir.path() / "none").string();
+  no_token.token_file_given = true;
+  EXPECT_EQ(client_options(no_token, true).error().message, "--token-file: " + no_token.token_file + ": No such file or directory");
+}
+
 TEST(ClientEndpoint, TokenFileIsOneLineOfHex) {
   TempDir dir;
   const fs::path f = dir.path() / "t";

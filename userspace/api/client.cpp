@@ -273,4 +273,15 @@ Result<std::string> token_for(const ConnectArgs& args, const Endpoint& endpoint,
   return std::string();
 }
 
+Result<ClientOptions> client_options(const ConnectArgs& args, bool mutating) {
+  auto endpoint = choose_endpoint(args, probe_connect_facts(args));
+  if (!endpoint) return endpoint.error();
+  auto token = token_for(args, *endpoint, mutating);
+  if (!token) return token.error().with_context("--token-file");
+  ClientOptions options;
+  options.endpoint = std::move(*endpoint);
+  options.token = std::move(*token);
+  return options;
+}
+
 }  // namespace irqbpfd::api

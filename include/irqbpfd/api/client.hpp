@@ -120,6 +120,11 @@ core::Result<Endpoint> choose_endpoint(const ConnectArgs& args, const ConnectFac
 // none (the daemon will answer 403).
 core::Result<std::string> token_for(const ConnectArgs& args, const Endpoint& endpoint, bool mutating);
 
+// All of the above for one call: the endpoint from the flags and the
+// machine, the token when the call is a change. An Error is a bad --url or
+// --port, or a --token-file that cannot be read.
+core::Result<ClientOptions> client_options(const ConnectArgs& args, bool mutating);
+
 // The message of an API error body ({"error": "..."}), else the body's first
 // line, else "HTTP 404 Not Found".
 std::string error_text(const Response& response);
