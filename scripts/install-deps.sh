@@ -18,6 +18,8 @@ packages=(
   libsystemd-dev libtomlplusplus-dev libncurses-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev jq
+  # irqbpfctl top is driven in a terminal multiplexer by its live test
+  tmux
   # the irqbalance peer's runtime libraries (the package itself is only
   # unpacked, see fetch-irqbalance.sh); util-linux for unshare(1)
   libglib2.0-0 libnuma1 libcap-ng0 libncursesw6 libsystemd0 util-linux

@@ -98,7 +98,9 @@ int main(int argc, char** argv) {
                                                      {"softirq", api::TopSort::kSoftirq},
                                                      {"load", api::TopSort::kLoad},
                                                      {"irq", api::TopSort::kIrq}};
-  top->add_option("--sort", top_options.sort, "The first sort order")->transform(CLI::CheckedTransformer(sorts));
+  top->add_option("--sort", top_options.sort, "The first sort order (default rate)")
+      ->transform(CLI::CheckedTransformer(sorts).description(""))
+      ->type_name("rate|handler|softirq|load|irq");
 
   // The seed's --view and --irq are commands of their own.
   for (CLI::App* sub : app.get_subcommands({})) sub->excludes(view_opt)->excludes(irq_opt);
