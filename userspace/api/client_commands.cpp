@@ -9,7 +9,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "irqbpfd/api/client_format.hpp"
 #include "irqbpfd/core/cpu_set.hpp"
 
 namespace irqbpfd::api {
@@ -45,7 +44,7 @@ std::string refusal(const Requester& api, const Response& r) {
   return message;
 }
 
-// The answer to a call: its body when 2xx, else the failure to report.
+// The answer to a call: itself when 2xx, else the failure to report.
 Result<Response> answered(const Requester& api, Result<Response> r) {
   if (!r) return r;
   if (!r->ok()) return core::Error{refusal(api, *r)};
@@ -53,9 +52,12 @@ Result<Response> answered(const Requester& api, Result<Response> r) {
 }
 
 // A formatted answer, or the --json text.
-CommandOutput render(const Response& r, bool json, Result<std::string> (*format)(const Json&)) {
-  if (json) return printed(format_json(r.body));
-  auto body = parse_body(r.body);
+CommandOutput render(const Requester& api, const Result<Response>& r, bool json, Result<std::string> (*format)(const Json&)) {
+  if (json) {
+    const auto raw = answered(api, r);
+    return raw ? printed(format_json(raw->body)) : failed(raw.error().message);
+  }
+  const auto body = answer_json(api, r);
   if (!body) return failed(body.error().message);
   auto text = format(*body);
   if (!text) return failed(text.error().message);
@@ -63,6 +65,12 @@ CommandOutput render(const Response& r, bool json, Result<std::string> (*format)
 }
 
 }  // namespace
+
+Result<Json> answer_json(const Requester& api, const Result<Response>& answer) {
+  const auto r = answered(api, answer);
+  if (!r) return r.error();
+  return parse_body(r->body);
+}
 
 CommandOutput view_distribution(Requester& api) {
   auto r = answered(api, api.get("/get_current_distribution?format=raw"));
@@ -75,10 +83,9 @@ CommandOutput view_distribution(Requester& api) {
 CommandOutput view_cpu_summary(Requester& api, unsigned second) {
   // The daemon may measure the window on the spot: wait for it.
   const auto wait = std::chrono::seconds(second) + std::chrono::seconds(10);
-  auto r = answered(api, api.get(fmt::format("/get_interrupt_by_cpu?cpu=all&second={}", second),
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(wait)));
-  if (!r) return failed(r.error().message);
-  return render(*r, false, format_cpu_summary);
+  const auto r = api.get(fmt::format("/get_interrupt_by_cpu?cpu=all&second={}", second),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+  return render(api, r, false, format_cpu_summary);
 }
 
 CommandOutput set_affinity(Requester& api, std::uint32_t irq, std::string_view mask) {
@@ -108,9 +115,7 @@ CommandOutput show(Requester& api, View view, bool json) {
                       : view == View::kIrqs ? Route{"/v1/irqs", format_irqs}
                       : view == View::kCpus ? Route{"/v1/cpus", format_cpus}
                                             : Route{"/v1/plan", format_plan};
-  auto r = answered(api, api.get(route.target));
-  if (!r) return failed(r.error().message);
-  return render(*r, json, route.format);
+  return render(api, api.get(route.target), json, route.format);
 }
 
 CommandOutput act(Requester& api, Action action, std::uint32_t irq, std::string_view cpus, bool json) {

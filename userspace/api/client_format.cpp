@@ -58,14 +58,6 @@ std::string text(const Json& j, const char* key) {
   return v->is_number() ? number_text(*v) : v->dump();
 }
 
-std::optional<std::uint64_t> u64(const Json& j, const char* key) {
-  const Json* v = field(j, key);
-  if (v == nullptr || !v->is_number()) return std::nullopt;
-  if (v->is_number_unsigned()) return v->get<std::uint64_t>();
-  const double d = v->get<double>();
-  return d < 0 ? std::nullopt : std::optional<std::uint64_t>(static_cast<std::uint64_t>(d));
-}
-
 bool flag(const Json& j, const char* key) {
   const Json* v = field(j, key);
   return v != nullptr && v->is_boolean() && v->get<bool>();
@@ -89,22 +81,6 @@ std::vector<const Json*> sorted_by(const Json& array, const char* key) {
   return out;
 }
 
-// The CPU that served the most interrupts in the window ("-" when none did).
-std::string busiest_cpu(const Json& irq) {
-  const Json* per_cpu = field(irq, "per_cpu");
-  if (per_cpu == nullptr) return "-";
-  std::optional<std::uint64_t> best_cpu;
-  std::uint64_t best = 0;
-  for (const auto& pc : *per_cpu) {
-    const std::uint64_t n = u64(pc, "count").value_or(0);
-    if (n > best) {
-      best = n;
-      best_cpu = pc.at("cpu").get<std::uint64_t>();
-    }
-  }
-  return best_cpu ? std::to_string(*best_cpu) : "-";
-}
-
 // Sum of a {"HI": ns, ...} map; nullopt when null.
 std::optional<std::uint64_t> vector_sum(const Json& j, const char* key) {
   const Json* v = field(j, key);
@@ -114,7 +90,32 @@ std::optional<std::uint64_t> vector_sum(const Json& j, const char* key) {
   return sum;
 }
 
+std::string cpu_text(std::optional<std::uint32_t> cpu) { return cpu ? std::to_string(*cpu) : "-"; }
+
 }  // namespace
+
+std::optional<std::uint64_t> json_u64(const Json& j, const char* key) {
+  const Json* v = field(j, key);
+  if (v == nullptr || !v->is_number()) return std::nullopt;
+  if (v->is_number_unsigned()) return v->get<std::uint64_t>();
+  const double d = v->get<double>();
+  return d < 0 ? std::nullopt : std::optional<std::uint64_t>(static_cast<std::uint64_t>(d));
+}
+
+std::optional<std::uint32_t> busiest_cpu(const Json& irq) {
+  const Json* per_cpu = field(irq, "per_cpu");
+  if (per_cpu == nullptr || !per_cpu->is_array()) return std::nullopt;
+  std::optional<std::uint32_t> best_cpu;
+  std::uint64_t best = 0;
+  for (const auto& pc : *per_cpu) {
+    const std::uint64_t n = json_u64(pc, "count").value_or(0);
+    if (n > best) {
+      best = n;
+      best_cpu = pc.at("cpu").get<std::uint32_t>();
+    }
+  }
+  return best_cpu;
+}
 
 Result<Json> parse_body(std::string_view body) {
   Json parsed = Json::parse(body, nullptr, false);
@@ -194,11 +195,11 @@ Result<std::string> format_irqs(const Json& body) {
     for (const Json* irq : sorted_by(irqs, "irq")) {
       const bool est = flag(*irq, "load_estimated");
       estimated = estimated || est;
-      const double count = static_cast<double>(u64(*irq, "count").value_or(0));
+      const double count = static_cast<double>(json_u64(*irq, "count").value_or(0));
       std::string affinity = text(*irq, "smp_affinity");
       if (flag(*irq, "managed")) affinity += " (managed)";
-      t.add_row({std::to_string(irq->at("irq").get<std::uint64_t>()), text(*irq, "name"), text(*irq, "class"), busiest_cpu(*irq),
-                 window_s > 0 ? rate_text(count / window_s) : "-", core::load_pct_text(u64(*irq, "load_ns"), window_s, est),
+      t.add_row({std::to_string(irq->at("irq").get<std::uint64_t>()), text(*irq, "name"), text(*irq, "class"), cpu_text(busiest_cpu(*irq)),
+                 window_s > 0 ? rate_text(count / window_s) : "-", core::load_pct_text(json_u64(*irq, "load_ns"), window_s, est),
                  affinity, text(*irq, "effective_affinity"), text(*irq, "planned_affinity"), text(*irq, "verdict")});
     }
     std::string out = fmt::format("{} IRQs, collector {}, window {:.2f} s{}\n", irqs.size(), text(body, "collector"), window_s,
@@ -217,10 +218,10 @@ Result<std::string> format_cpus(const Json& body) {
       std::string state = flag(*c, "online") ? "online" : "offline";
       if (flag(*c, "isolated")) state += ",isolated";
       if (flag(*c, "nohz_full")) state += ",nohz_full";
-      const std::string node = u64(*c, "node") ? text(*c, "node") : "-";  // -1: unknown
+      const std::string node = json_u64(*c, "node") ? text(*c, "node") : "-";  // -1: unknown
       t.add_row({std::to_string(c->at("cpu").get<std::uint64_t>()), node, text(*c, "package"), text(*c, "core"), state,
-                 text(*c, "interrupts"), text(*c, "system_interrupts"), core::duration_text(u64(*c, "irq_ns")),
-                 core::duration_text(u64(*c, "softirq_ns")), core::duration_text(vector_sum(*c, "softirq_vector_ns")),
+                 text(*c, "interrupts"), text(*c, "system_interrupts"), core::duration_text(json_u64(*c, "irq_ns")),
+                 core::duration_text(json_u64(*c, "softirq_ns")), core::duration_text(vector_sum(*c, "softirq_vector_ns")),
                  core::duration_text(vector_sum(*c, "softirq_unattributed_ns"))});
     }
     return t.render();
@@ -240,7 +241,7 @@ Result<std::string> format_plan(const Json& body) {
       t.add_column("GAIN", Align::kRight);
       t.add_column("REASON", Align::kLeft);
       for (const Json* m : sorted_by(moves, "irq")) {
-        const auto gain = u64(*m, "gain_ns_per_s");
+        const auto gain = json_u64(*m, "gain_ns_per_s");
         t.add_row({std::to_string(m->at("irq").get<std::uint64_t>()), text(*m, "from"), text(*m, "to"),
                    gain ? core::duration_text(gain) + "/s" : "-", text(*m, "reason")});
       }

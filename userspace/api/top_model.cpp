@@ -16,12 +16,6 @@
 namespace irqbpfd::api {
 namespace {
 
-std::optional<std::uint64_t> opt_u64(const Json& j, const char* key) {
-  const auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<std::uint64_t>();
-}
-
 std::string cut(std::string s, std::size_t width) {
   if (s.size() > width) s.resize(width);
   return s;
@@ -75,26 +69,21 @@ core::Result<TopView> top_view(const Json& body) {
       TopRow row;
       row.irq = irq.at("irq").get<std::uint32_t>();
       if (const auto n = irq.find("name"); n != irq.end() && n->is_string()) row.name = n->get<std::string>();
-      row.count = opt_u64(irq, "count").value_or(0);
-      row.hardirq_ns = opt_u64(irq, "hardirq_ns");
-      row.softirq_ns = opt_u64(irq, "softirq_ns");
-      row.load_ns = opt_u64(irq, "load_ns");
+      row.count = json_u64(irq, "count").value_or(0);
+      row.hardirq_ns = json_u64(irq, "hardirq_ns");
+      row.softirq_ns = json_u64(irq, "softirq_ns");
+      row.load_ns = json_u64(irq, "load_ns");
       row.load_estimated = irq.value("load_estimated", false);
-      std::uint64_t most = 0;
+      row.top_cpu = busiest_cpu(irq);
       if (const auto pcs = irq.find("per_cpu"); pcs != irq.end() && pcs->is_array()) {
         for (const auto& pc : *pcs) {
           const auto cpu = pc.at("cpu").get<std::uint32_t>();
-          const std::uint64_t n = opt_u64(pc, "count").value_or(0);
           TopCpu& c = cpus[cpu];
           c.cpu = cpu;
-          c.count += n;
-          if (const auto ns = opt_u64(pc, "load_ns")) {
+          c.count += json_u64(pc, "count").value_or(0);
+          if (const auto ns = json_u64(pc, "load_ns")) {
             c.load_ns = c.load_ns.value_or(0) + *ns;
             c.load_estimated = c.load_estimated || row.load_estimated;
-          }
-          if (n > most) {
-            most = n;
-            row.top_cpu = cpu;
           }
         }
       }

@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "irqbpfd/api/client_format.hpp"
+#include "irqbpfd/api/client_commands.hpp"
 
 namespace irqbpfd::tui {
 namespace {
@@ -72,15 +72,6 @@ std::string clock_text() {
   return buf;
 }
 
-// An answer to GET /v1/irqs as a view, or what went wrong.
-core::Result<api::TopView> view_of(const core::Result<api::Response>& r) {
-  if (!r) return r.error();
-  if (!r->ok()) return core::Error{fmt::format("{} (HTTP {})", api::error_text(*r), r->status)};
-  auto body = api::parse_body(r->body);
-  if (!body) return body.error();
-  return api::top_view(*body);
-}
-
 void draw(const api::TopView& view, api::TopSort sort, const std::string& source, const std::string& status) {
   int rows = 0;
   int cols = 0;
@@ -114,7 +105,8 @@ int run_top(api::Requester& api, const TopOptions& options) {
   std::string status;
   std::optional<std::string> shown_at;  // when the view on screen was fetched
   const auto take = [&](const core::Result<api::Response>& answer) {
-    auto next = view_of(answer);
+    const auto body = api::answer_json(api, answer);
+    auto next = body ? api::top_view(*body) : core::Result<api::TopView>(body.error());
     const std::string now = clock_text();
     if (next) {
       view = std::move(*next);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "irqbpfd/api/client.hpp"
+#include "irqbpfd/api/client_format.hpp"
 
 namespace irqbpfd::api {
 
@@ -20,6 +21,11 @@ struct CommandOutput {
   std::string out;  // stdout
   std::string err;  // stderr, each line starting "irqbpfctl: " (or the seed's "Failed to ...")
 };
+
+// An answer's body as JSON when it is a 2xx; otherwise the Error to show:
+// the transport's ("cannot connect to ..."), the daemon's refusal ("no status
+// yet (HTTP 503)"), or a body that is not JSON.
+core::Result<Json> answer_json(const Requester& api, const core::Result<Response>& answer);
 
 // The seed tool's views: /proc/interrupts as the daemon last read it, and
 // the interrupts per CPU over the last `second` seconds.

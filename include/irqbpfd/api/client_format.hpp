@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,13 @@ core::Result<std::string> format_cpus(const Json& body);
 // GET /v1/plan: the summary, the moves with their reasons, the IRQs held and
 // the writes applied.
 core::Result<std::string> format_plan(const Json& body);
+
+// Readers the formatters and top's model share. A non-negative number
+// (nullopt when absent, null, not a number or negative, such as node -1):
+std::optional<std::uint64_t> json_u64(const Json& object, const char* key);
+// The CPU that served most of an IRQ object's per_cpu counts (nullopt when
+// none served any).
+std::optional<std::uint32_t> busiest_cpu(const Json& irq);
 
 // "rate" cells: "0", "0.5", "12.3", "1234", "12.3k", "4.56M" (per second).
 std::string rate_text(double per_s);
