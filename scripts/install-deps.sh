@@ -26,6 +26,9 @@ packages=(
   # systemd-analyze to verify the unit, man to lint the man page, strace to
   # hold the daemon's system calls against the unit's filter
   dpkg-dev file systemd man-db strace
+  # the API: wrk for its load benchmark, tmux to drive `irqbpfctl top`
+  # (promtool is unpacked from the prometheus package, see fetch-promtool.sh)
+  wrk tmux
 )
 
 missing=()
@@ -60,9 +63,11 @@ fetch_checkbashisms() {
 }
 
 fetch_peer() {
-  local peer
+  local peer promtool
   peer="$("$(dirname "$0")/fetch-irqbalance.sh")"
   echo "install-deps.sh: irqbalance peer at $peer"
+  promtool="$("$(dirname "$0")/fetch-promtool.sh")"
+  echo "install-deps.sh: promtool at $promtool"
 }
 
 if [ "${#missing[@]}" -eq 0 ]; then
