@@ -18,8 +18,6 @@ packages=(
   libsystemd-dev libtomlplusplus-dev libncurses-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev jq
-  # irqbpfctl top is driven in a terminal multiplexer by its live test
-  tmux
   # the irqbalance peer's runtime libraries (the package itself is only
   # unpacked, see fetch-irqbalance.sh); util-linux for unshare(1)
   libglib2.0-0 libnuma1 libcap-ng0 libncursesw6 libsystemd0 util-linux
@@ -28,6 +26,9 @@ packages=(
   # systemd-analyze to verify the unit, man to lint the man page, strace to
   # hold the daemon's system calls against the unit's filter
   dpkg-dev file systemd man-db strace
+  # the API: wrk for its load benchmark, tmux to drive `irqbpfctl top`
+  # (promtool is unpacked from the prometheus package, see fetch-promtool.sh)
+  wrk tmux
 )
 
 missing=()
@@ -62,9 +63,11 @@ fetch_checkbashisms() {
 }
 
 fetch_peer() {
-  local peer
+  local peer promtool
   peer="$("$(dirname "$0")/fetch-irqbalance.sh")"
   echo "install-deps.sh: irqbalance peer at $peer"
+  promtool="$("$(dirname "$0")/fetch-promtool.sh")"
+  echo "install-deps.sh: promtool at $promtool"
 }
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "irqbpfd/api/server.hpp"
 #include "irqbpfd/apply/affinity_writer.hpp"
 #include "irqbpfd/apply/apply_plan.hpp"
 #include "irqbpfd/apply/kernel_files.hpp"
@@ -93,6 +94,18 @@ int main(int argc, char** argv) {
   std::string lock_file;
   app.add_option("--lock-file", lock_file, "One instance per machine (default /run/irqbpfd/irqbpfd.lock under the root)")
       ->type_name("FILE");
+  irqbpfd::api::ServerOptions api;
+  std::string listen = "127.0.0.1:5000", socket_path, token_file;
+  bool no_http = false, no_socket = false;
+  auto* listen_opt = app.add_option("--listen", listen, "The API's TCP address (default 127.0.0.1:5000)")
+                         ->type_name("ADDR:PORT");
+  app.add_flag("--no-http", no_http, "No TCP listener (the Unix socket stays)");
+  app.add_option("--socket", socket_path, "The API's Unix socket (default /run/irqbpfd/irqbpfd.sock under the root; mode 0600)")
+      ->type_name("PATH");
+  app.add_flag("--no-socket", no_socket, "No Unix socket");
+  app.add_option("--token-file", token_file,
+                 "Bearer token for changes over TCP (default /run/irqbpfd/api.token under the root; made 0600 if absent)")
+      ->type_name("FILE");
   auto* level_opt = app.add_option("--log-level", log_level, "Least level logged")
                         ->check(CLI::IsMember({"debug", "info", "notice", "warning", "error"}));
 
@@ -128,6 +141,7 @@ int main(int argc, char** argv) {
   }
   app.get_option("--collector")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.get_option("--lock-file")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  listen_opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI11_PARSE(app, argc, argv);
   if (*simulate) {
     if (sim_ticks > 0) sim_options.ticks = sim_ticks;
@@ -147,7 +161,28 @@ int main(int argc, char** argv) {
   service.root = measure.root;
   if (!lock_file.empty()) service.lock_file = lock_file;
 
-  if (!once) return irqbpfd::daemon::run_service(service);
+  if (!once) {
+    const irqbpfd::sys::SysRoot root(service.root);
+    if (!no_http) api.listen = listen;
+    else api.listen.reset();
+    if (!no_socket) api.socket = socket_path.empty() ? root.path("/run/irqbpfd/irqbpfd.sock") : std::filesystem::path(socket_path);
+    api.token_file = token_file.empty() ? root.path("/run/irqbpfd/api.token") : std::filesystem::path(token_file);
+    api.version = IRQBPFD_VERSION;
+    (void)listen_opt;
+    service.start_api = [api](irqbpfd::daemon::DaemonControl& control, irqbpfd::daemon::Logger& log)
+        -> irqbpfd::core::Result<std::shared_ptr<void>> {
+      auto server = irqbpfd::api::Server::start(api, control);
+      if (!server) return server.error();
+      std::string where = "no TCP";
+      if (api.listen) {
+        auto hp = irqbpfd::api::parse_listen(*api.listen);
+        where = fmt::format("http://{}:{}", hp ? hp->first : std::string("?"), (*server)->port());
+      }
+      log.info(fmt::format("API on {}{}", where, api.socket ? " and " + api.socket->string() : std::string()));
+      return std::shared_ptr<void>(std::move(*server));
+    };
+    return irqbpfd::daemon::run_service(service);
+  }
 
   // --once: one measured window, one plan, applied unless --dry-run.
   auto config = irqbpfd::daemon::resolve_config(service);

@@ -26,9 +26,12 @@ core::Result<RawSample> ProcCollector::read() {
   RawSample sample;
   // Counts first, then the clock, then CPU time, back to back, so the three
   // describe (nearly) one instant.
-  auto interrupts = sys::read_proc_interrupts(root_);
+  auto text = root_.read("/proc/interrupts");
+  if (!text) return text.error();
+  auto interrupts = sys::parse_proc_interrupts(*text, "/proc/interrupts");
   if (!interrupts) return interrupts.error();
   sample.monotonic_ns = clock_.monotonic_ns();
+  sample.interrupts_text = std::make_shared<const std::string>(std::move(*text));
   auto stat = sys::read_proc_stat(root_);
   if (!stat) return stat.error();
   sample.interrupts = std::move(*interrupts);

@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -14,8 +16,10 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "irqbpfd/sys/irq_files.hpp"
+#include "irqbpfd/sys/proc_interrupts.hpp"
 
 namespace irqbpfd::daemon {
 namespace {
@@ -50,6 +54,19 @@ std::set<core::IrqNumber> numbered_rows(const sys::ProcInterrupts& pi) {
   }
   return out;
 }
+
+// Interrupts per CPU in a reading, every row (device and system).
+std::vector<std::pair<core::CpuId, std::uint64_t>> cpu_interrupt_totals(const sys::ProcInterrupts& pi) {
+  std::vector<std::pair<core::CpuId, std::uint64_t>> out;
+  out.reserve(pi.cpus.size());
+  for (core::CpuId c : pi.cpus) out.emplace_back(c, 0);
+  for (const auto& row : pi.rows) {
+    for (std::size_t i = 0; i < row.counts.size() && i < out.size(); ++i) out[i].second += row.counts[i];
+  }
+  return out;
+}
+
+constexpr std::size_t kHistoryPoints = 720;  // two hours at the default 10 s
 
 std::int64_t wall_ns() {
   timespec ts{};
@@ -90,7 +107,7 @@ Result<void> Daemon::start() {
   }
   auto first = collector_->read();
   if (!first) return first.error();
-  last_ = std::move(*first);
+  last_ = std::make_shared<const collect::RawSample>(std::move(*first));
   if (auto r = rescan("start", *last_); !r) return r;
   if (config_.restore_on_exit) {
     auto saved = apply::RestoreSet::capture(*deps_.files);
@@ -155,7 +172,7 @@ Result<CycleOutcome> Daemon::cycle() {
     fallback_reason_ = opened->fallback_reason;
     auto first = collector_->read();
     if (!first) return first.error();
-    last_ = std::move(*first);
+    last_ = std::make_shared<const collect::RawSample>(std::move(*first));
     outcome.rescanned = true;
     if (auto r = rescan("collector reopened", *last_); !r) return r.error();
     return outcome;
@@ -192,7 +209,7 @@ Result<CycleOutcome> Daemon::cycle() {
   in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
   in.fallback_reason = fallback_reason_;
   auto snap = model::build_snapshot(in);
-  last_ = std::move(*sample);
+  last_ = std::make_shared<const collect::RawSample>(std::move(*sample));
   if (!snap) return snap.error();
 
   const bool beyond = std::any_of(snap->irqs.begin(), snap->irqs.end(),
@@ -206,6 +223,15 @@ Result<CycleOutcome> Daemon::cycle() {
   // snapshot.
   balance::Policy policy = base_policy_;
   const Resolved resolved = apply_rules(config_.rules, inventory_.irqs, policy);
+  // The API's pins and bans come last: a person's word over the file's.
+  for (const auto& [irq, cpus] : api_pins_) {
+    policy.pinned[irq] = cpus;
+    policy.banned_irqs.erase(irq);
+  }
+  for (const auto& irq : api_bans_) {
+    policy.banned_irqs.insert(irq);
+    policy.pinned.erase(irq);
+  }
   for (auto& is : snap->irqs) {
     if (auto it = resolved.levels.find(is.desc.irq); it != resolved.levels.end()) is.desc.level = it->second;
   }
@@ -222,6 +248,7 @@ Result<CycleOutcome> Daemon::cycle() {
   const apply::ApplyReport report = apply::apply_plan(planned.plan, *deps_.writer);
   for (const apply::MoveResult& mr : report.results) {
     const apply::WriteResult& w = mr.result;
+    ++writes_by_outcome_[std::string(apply::to_string(w.outcome))];
     for (core::IrqDesc& d : inventory_.irqs) {
       if (d.irq != w.irq) continue;
       if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
@@ -258,7 +285,7 @@ Result<CycleOutcome> Daemon::cycle() {
   const balance::Plan& p = planned.plan;
   const std::string plan_key = config_.dry_run ? "dry-run plan" : "plan";
   if (p.moves.empty()) {
-    deps_.log->changed(plan_key, LogLevel::kInfo,
+    deps_.log->changed(plan_key, LogLevel::kInfo, "balanced",
                        fmt::format("balanced: hottest CPU at {:.1f}%, nothing to move", pct(p.max_before)));
   } else if (config_.dry_run) {
     std::string sig;
@@ -286,7 +313,25 @@ Result<CycleOutcome> Daemon::cycle() {
   st->moves_total = moves_total_;
   st->writes_failed_total = writes_failed_total_;
   st->rescans = rescans_;
-  st->snapshot = std::move(*snap);
+  st->writes_by_outcome = writes_by_outcome_;
+  st->interval_s = config_.interval_s;
+  st->user_hz = in.user_hz;
+  st->pinned = api_pins_;
+  st->banned = api_bans_;
+  auto point = std::make_shared<HistoryPoint>();
+  point->monotonic_ns = last_->monotonic_ns;
+  point->cycle = state_.cycle;
+  point->window_s = snap->window_s;
+  point->max_load = static_cast<double>(p.max_before) / 1e9;
+  point->moves = outcome.moves;
+  point->failed = outcome.failed;
+  point->cpu_interrupts = cpu_interrupt_totals(last_->interrupts);
+  history_.push_back(std::move(point));
+  while (history_.size() > kHistoryPoints) history_.pop_front();
+  st->history.assign(history_.begin(), history_.end());
+  st->interrupts_text = last_->interrupts_text;
+  st->reading = last_;
+  st->snapshot = std::make_shared<const model::Snapshot>(std::move(*snap));
   st->cycle_ms = static_cast<double>(wall_ns() - t0) / 1e6;
   status_ = std::move(st);
   publish();
@@ -329,6 +374,94 @@ std::string Daemon::describe() const {
   return out;
 }
 
+CommandResult Daemon::execute(const Command& c) {
+  CommandResult r;
+  const auto known = [&](core::IrqNumber irq) {
+    return std::any_of(inventory_.irqs.begin(), inventory_.irqs.end(), [&](const core::IrqDesc& d) { return d.irq == irq; });
+  };
+  if (c.kind == Command::Kind::kRescan) {
+    request_rescan();
+    return CommandResult{202, "a rescan runs with the next cycle", "", std::nullopt, std::nullopt, false};
+  }
+  if (!known(c.irq)) {
+    return CommandResult{404, fmt::format("IRQ {} is not in the inventory", core::raw(c.irq)), "", std::nullopt,
+                         std::nullopt, false};
+  }
+  const core::CpuSet online = cpu_state_.online;
+  if ((c.kind == Command::Kind::kPin || c.kind == Command::Kind::kSetAffinity) &&
+      (c.cpus.empty() || !c.cpus.is_subset_of(online))) {
+    return CommandResult{400, fmt::format("CPUs {} are not all online (online: {})", c.cpus.to_list(), online.to_list()),
+                         "", std::nullopt, std::nullopt, false};
+  }
+  switch (c.kind) {
+    case Command::Kind::kPin:
+      api_pins_[c.irq] = c.cpus;
+      api_bans_.erase(c.irq);
+      r.message = fmt::format("irq {} pinned to {}; written with the next cycle", core::raw(c.irq), c.cpus.to_list());
+      r.pinned = true;
+      break;
+    case Command::Kind::kUnpin:
+      r.message = api_pins_.erase(c.irq) != 0 ? fmt::format("irq {} unpinned", core::raw(c.irq))
+                                              : fmt::format("irq {} was not pinned", core::raw(c.irq));
+      break;
+    case Command::Kind::kBan:
+      api_bans_.insert(c.irq);
+      api_pins_.erase(c.irq);
+      r.message = fmt::format("irq {} banned: the balancer leaves it", core::raw(c.irq));
+      break;
+    case Command::Kind::kUnban:
+      r.message = api_bans_.erase(c.irq) != 0 ? fmt::format("irq {} unbanned", core::raw(c.irq))
+                                              : fmt::format("irq {} was not banned", core::raw(c.irq));
+      break;
+    case Command::Kind::kSetAffinity: {
+      const apply::WriteResult w = deps_.writer->write(c.irq, c.cpus);
+      ++writes_by_outcome_[std::string(apply::to_string(w.outcome))];
+      r.outcome = std::string(apply::to_string(w.outcome));
+      r.message = w.message;
+      r.smp_affinity = w.smp_affinity;
+      r.effective_affinity = w.effective_affinity;
+      for (core::IrqDesc& d : inventory_.irqs) {
+        if (d.irq != c.irq) continue;
+        if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
+        if (w.effective_affinity) d.effective_affinity = *w.effective_affinity;
+        if (w.outcome == apply::Outcome::kManaged) d.managed = true;
+      }
+      switch (w.outcome) {
+        case apply::Outcome::kDone:
+        case apply::Outcome::kUnchanged:
+        case apply::Outcome::kDryRun:
+          api_pins_[c.irq] = c.cpus;  // the balancer leaves it there until unpinned
+          api_bans_.erase(c.irq);
+          r.pinned = true;
+          if (w.outcome == apply::Outcome::kDone) ++moves_total_;
+          deps_.log->info(fmt::format("api: irq {} set to {} and pinned ({})", core::raw(c.irq), c.cpus.to_list(), r.outcome));
+          break;
+        case apply::Outcome::kInvalid: r.status = 400; break;
+        case apply::Outcome::kVanished:
+          r.status = 404;
+          rescan_requested_ = true;
+          break;
+        default: r.status = 409; break;  // managed, no vectors, failed: the kernel said no
+      }
+      break;
+    }
+    case Command::Kind::kRescan: break;
+  }
+  if (c.kind != Command::Kind::kSetAffinity) deps_.log->info("api: " + r.message);
+  republish_pins();
+  return r;
+}
+
+void Daemon::republish_pins() {
+  auto st = std::make_shared<Status>(*status_);
+  st->pinned = api_pins_;
+  st->banned = api_bans_;
+  st->moves_total = moves_total_;
+  st->writes_by_outcome = writes_by_outcome_;
+  status_ = std::move(st);
+  publish();
+}
+
 void Daemon::publish() {
   if (deps_.board != nullptr) deps_.board->publish(status_);
 }
@@ -340,16 +473,55 @@ void block_daemon_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload) {
+int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload,
+               CommandQueue* commands) {
   sigset_t set;
   sigemptyset(&set);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+  const int sfd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    log.error(fmt::format("signalfd: {}", std::strerror(errno)));
+    return 1;
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{sfd};
   const auto interval_ns = [&] { return static_cast<std::int64_t>(daemon.config().interval_s * 1e9); };
   const std::int64_t watchdog_every = notifier.watchdog_ns() / 2;
   notifier.ready(daemon.describe());
   log.info(fmt::format("running: a cycle every {} s{}", daemon.config().interval_s,
                        daemon.config().dry_run ? ", dry run (nothing is written)" : ""));
   std::int64_t next_dog = watchdog_every > 0 ? clock.monotonic_ns() + watchdog_every : 0;
+  // Returns an exit status to stop with, or nullopt to go on.
+  const auto on_signal = [&](int sig) -> std::optional<int> {
+    if (sig == SIGTERM || sig == SIGINT) {
+      notifier.stopping();
+      log.info(fmt::format("stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+      if (!daemon.config().restore_on_exit) return 0;
+      auto r = daemon.restore();
+      if (!r) {
+        log.error("restore-on-exit: " + r.error().message);
+        return 1;
+      }
+      log.info(fmt::format("restore-on-exit: {} masks written back, {} failed", r->first, r->second));
+      return r->second == 0 ? 0 : 1;
+    }
+    if (sig == SIGHUP) {
+      notifier.reloading();
+      auto fresh = reload();
+      if (fresh) {
+        daemon.reconfigure(std::move(fresh->first), std::move(fresh->second));
+        log.notice("configuration reloaded; rescanning");
+      } else {
+        log.error(fmt::format("reload failed, keeping the old configuration: {}", fresh.error().message));
+      }
+      notifier.ready(daemon.describe());
+    } else if (sig == SIGUSR1) {
+      log.notice(daemon.describe());
+    }
+    return std::nullopt;
+  };
   for (;;) {
     const std::int64_t deadline = clock.monotonic_ns() + interval_ns();
     for (;;) {
@@ -360,36 +532,18 @@ int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifi
       }
       if (now >= deadline) break;
       const std::int64_t until = next_dog != 0 ? std::min(deadline, next_dog) : deadline;
-      const std::int64_t wait = std::max<std::int64_t>(until - now, 0);
-      timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
-      const int sig = sigtimedwait(&set, nullptr, &ts);
-      if (sig < 0) continue;  // timeout or EINTR: re-check the clock
-      if (sig == SIGTERM || sig == SIGINT) {
-        notifier.stopping();
-        log.info(fmt::format("stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-        if (daemon.config().restore_on_exit) {
-          auto r = daemon.restore();
-          if (!r) {
-            log.error("restore-on-exit: " + r.error().message);
-            return 1;
-          }
-          log.info(fmt::format("restore-on-exit: {} masks written back, {} failed", r->first, r->second));
-          return r->second == 0 ? 0 : 1;
+      const std::int64_t wait_ms = std::max<std::int64_t>((until - now + 999'999) / 1'000'000, 0);
+      pollfd fds[2] = {{sfd, POLLIN, 0}, {commands != nullptr ? commands->event_fd() : -1, POLLIN, 0}};
+      const int n = ::poll(fds, commands != nullptr ? 2 : 1, static_cast<int>(std::min<std::int64_t>(wait_ms, 60'000)));
+      if (n <= 0) continue;  // time-out or EINTR: re-check the clock
+      if ((fds[0].revents & POLLIN) != 0) {
+        signalfd_siginfo si{};
+        while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+          if (auto stop = on_signal(static_cast<int>(si.ssi_signo))) return *stop;
         }
-        return 0;
       }
-      if (sig == SIGHUP) {
-        notifier.reloading();
-        auto fresh = reload();
-        if (fresh) {
-          daemon.reconfigure(std::move(fresh->first), std::move(fresh->second));
-          log.notice("configuration reloaded; rescanning");
-        } else {
-          log.error(fmt::format("reload failed, keeping the old configuration: {}", fresh.error().message));
-        }
-        notifier.ready(daemon.describe());
-      } else if (sig == SIGUSR1) {
-        log.notice(daemon.describe());
+      if (commands != nullptr && (fds[1].revents & POLLIN) != 0) {
+        for (auto& [command, promise] : commands->take()) promise.set_value(daemon.execute(command));
       }
     }
     auto outcome = daemon.cycle();
@@ -404,6 +558,31 @@ int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifi
     }
     notifier.status(daemon.describe());
   }
+}
+
+CommandResult LoopControl::command(const Command& command, std::chrono::milliseconds wait) {
+  auto f = queue_.submit(command);
+  if (f.wait_for(wait) != std::future_status::ready) {
+    return CommandResult{504, fmt::format("the daemon did not answer within {} ms", wait.count()), "", std::nullopt,
+                         std::nullopt, false};
+  }
+  return f.get();
+}
+
+Result<std::vector<std::pair<core::CpuId, std::uint64_t>>> LoopControl::measure_interrupts(double seconds) {
+  auto first = sys::read_proc_interrupts(root_);
+  if (!first) return first.error();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  auto second = sys::read_proc_interrupts(root_);
+  if (!second) return second.error();
+  const auto before = cpu_interrupt_totals(*first);
+  auto after = cpu_interrupt_totals(*second);
+  for (auto& [cpu, n] : after) {
+    for (const auto& [c, m] : before) {
+      if (c == cpu) n = n >= m ? n - m : n;
+    }
+  }
+  return after;
 }
 
 Result<InstanceLock> InstanceLock::acquire(const std::filesystem::path& file) {

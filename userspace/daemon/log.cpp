@@ -46,9 +46,13 @@ void Logger::log(LogLevel level, std::string_view message) {
 }
 
 bool Logger::changed(std::string_view key, LogLevel level, const std::string& message) {
+  return changed(key, level, message, message);
+}
+
+bool Logger::changed(std::string_view key, LogLevel level, const std::string& state, const std::string& message) {
   auto it = last_.find(key);
-  if (it != last_.end() && it->second == message) return false;
-  last_[std::string(key)] = message;
+  if (it != last_.end() && it->second == state) return false;
+  last_[std::string(key)] = state;
   log(level, message);
   return true;
 }

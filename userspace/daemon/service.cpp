@@ -110,6 +110,8 @@ core::Result<DaemonConfig> resolve_config(const ServiceOptions& options) {
 }
 
 int run_service(const ServiceOptions& options) {
+  // First of all: a SIGHUP or SIGUSR1 during start-up must not kill us.
+  block_daemon_signals();
   auto config = resolve_config(options);
   if (!config) {
     std::fprintf(stderr, "irqbpfd: %s\n", config.error().message.c_str());
@@ -152,7 +154,6 @@ int run_service(const ServiceOptions& options) {
     if (auto w = pidfile->write(); !w) return refuse(kExitFailure, w.error().message);
   }
 
-  block_daemon_signals();
   core::SteadyClock clock;
   std::unique_ptr<Notifier> notifier = systemd_notifier();
   auto nr_cpu_ids = sys::read_nr_cpu_ids(root);
@@ -175,6 +176,17 @@ int run_service(const ServiceOptions& options) {
   deps.board = &board;
   Daemon daemon(*config, *policy, deps);
   if (auto started = daemon.start(); !started) return refuse(kExitFailure, "start: " + started.error().message);
+  CommandQueue commands;
+  LoopControl control(board, commands, root);
+  std::shared_ptr<void> api;
+  if (options.start_api) {
+    auto served = options.start_api(control, log);
+    if (served) {
+      api = std::move(*served);
+    } else {
+      log.warning("API not started: " + served.error().message);
+    }
+  }
   Detached::report(ready_fd, kExitOk);
 
   const Reloader reload = [&]() -> core::Result<std::pair<DaemonConfig, balance::Policy>> {
@@ -187,7 +199,9 @@ int run_service(const ServiceOptions& options) {
     if (!p) return p.error();
     return std::pair<DaemonConfig, balance::Policy>{std::move(*fresh), std::move(*p)};
   };
-  return run_daemon(daemon, clock, log, *notifier, reload);
+  const int status = run_daemon(daemon, clock, log, *notifier, reload, &commands);
+  api.reset();  // stop serving before the daemon goes
+  return status;
 }
 
 }  // namespace irqbpfd::daemon

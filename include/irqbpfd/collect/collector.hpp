@@ -27,6 +27,7 @@ struct RawSample {
   std::optional<sys::ProcSoftirqs> softirqs;
   std::optional<double> uptime_s;          // /proc/uptime: the window of a cumulative reading
   std::optional<BpfReading> bpf;           // measured counters (BPF collector)
+  std::shared_ptr<const std::string> interrupts_text;  // /proc/interrupts as read (the API's raw view)
 };
 
 class Collector {

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +25,7 @@
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/daemon/config.hpp"
+#include "irqbpfd/daemon/control.hpp"
 #include "irqbpfd/daemon/log.hpp"
 #include "irqbpfd/model/snapshot.hpp"
 #include "irqbpfd/sys/cpus.hpp"
@@ -32,19 +35,40 @@
 
 namespace irqbpfd::daemon {
 
+// One reading in the daemon's history: when, what the cycle made of it,
+// and the cumulative interrupts per CPU (all rows of /proc/interrupts), so
+// "interrupts per CPU over the last S seconds" is a difference of two.
+struct HistoryPoint {
+  std::int64_t monotonic_ns = 0;
+  std::uint64_t cycle = 0;
+  double window_s = 0;
+  double max_load = 0;  // hottest CPU, share of one CPU (the plan's view)
+  std::size_t moves = 0, failed = 0;
+  std::vector<std::pair<core::CpuId, std::uint64_t>> cpu_interrupts;
+};
+
 // What the last cycle saw and did: the API serves it, SIGUSR1 dumps it.
+// Shared, immutable once published: big parts are held by pointer.
 struct Status {
   std::uint64_t cycle = 0;
   std::string collector;
   std::optional<std::string> collector_fallback_reason;
   bool dry_run = false;
   std::string state;  // "starting", "measuring", "balancing", "balanced", "rescanning"
-  std::optional<model::Snapshot> snapshot;
+  std::shared_ptr<const model::Snapshot> snapshot;
   balance::Plan plan;
   std::vector<apply::MoveResult> applied;
   std::uint64_t moves_total = 0, writes_failed_total = 0, rescans = 0;
-  double cycle_ms = 0;  // CPU-wall time of the last cycle's work
+  std::map<std::string, std::uint64_t> writes_by_outcome;  // since start
+  double cycle_ms = 0;  // wall time of the last cycle's work
+  double interval_s = 0;
+  std::uint32_t user_hz = 100;
   std::string last_error;
+  std::map<core::IrqNumber, core::CpuSet> pinned;  // by the API (set_affinity, pin)
+  std::set<core::IrqNumber> banned;                // by the API
+  std::shared_ptr<const collect::RawSample> reading;   // the last reading
+  std::shared_ptr<const std::string> interrupts_text;  // /proc/interrupts as last read
+  std::vector<std::shared_ptr<const HistoryPoint>> history;  // oldest first
 };
 
 // The latest Status, shared with readers on other threads.
@@ -134,6 +158,8 @@ class Daemon {
   // Writes back the masks found at start (restore_on_exit); reports how many
   // were restored and failed.
   core::Result<std::pair<std::size_t, std::size_t>> restore();
+  // A command from the API, run on the loop's thread between cycles.
+  CommandResult execute(const Command& command);
   // The status dump (SIGUSR1): a few lines.
   [[nodiscard]] std::string describe() const;
   [[nodiscard]] const DaemonConfig& config() const { return config_; }
@@ -143,13 +169,15 @@ class Daemon {
   core::Result<void> rescan(const std::string& why, const collect::RawSample& reading);
   core::Result<void> refresh_affinities();
   void publish();
+  // A copy of the status with the API's pins and bans as they are now.
+  void republish_pins();
 
   DaemonConfig config_;
   balance::Policy base_policy_;
   DaemonDeps deps_;
   std::unique_ptr<collect::Collector> collector_;
   std::optional<std::string> fallback_reason_;
-  std::optional<collect::RawSample> last_;
+  std::shared_ptr<const collect::RawSample> last_;  // shared with the published Status
   sys::IrqInventory inventory_;
   sys::CpuState cpu_state_;
   topology::Machine machine_;
@@ -159,6 +187,10 @@ class Daemon {
   std::shared_ptr<Status> status_;
   std::uint64_t cycles_since_refresh_ = 0;
   std::uint64_t moves_total_ = 0, writes_failed_total_ = 0, rescans_ = 0;
+  std::map<std::string, std::uint64_t> writes_by_outcome_;
+  std::map<core::IrqNumber, core::CpuSet> api_pins_;
+  std::set<core::IrqNumber> api_bans_;
+  std::deque<std::shared_ptr<const HistoryPoint>> history_;
   bool rescan_requested_ = false;
   bool reopen_collector_ = false;
 };
@@ -170,7 +202,25 @@ class Daemon {
 // dump. The signals must be blocked in every thread before it starts (see
 // block_daemon_signals). Returns the exit status.
 using Reloader = std::function<core::Result<std::pair<DaemonConfig, balance::Policy>>()>;
-int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload);
+// `commands` (optional): the API's queue, served whenever the loop waits.
+int run_daemon(Daemon& daemon, core::Clock& clock, Logger& log, Notifier& notifier, const Reloader& reload,
+               CommandQueue* commands = nullptr);
+
+// The DaemonControl the API uses: the board for status, the queue for
+// commands, and its own /proc reader for measuring interrupts on request.
+class LoopControl final : public DaemonControl {
+ public:
+  LoopControl(const StatusBoard& board, CommandQueue& queue, sys::SysRoot root)
+      : board_(board), queue_(queue), root_(std::move(root)) {}
+  [[nodiscard]] std::shared_ptr<const Status> status() const override { return board_.latest(); }
+  CommandResult command(const Command& command, std::chrono::milliseconds wait) override;
+  core::Result<std::vector<std::pair<core::CpuId, std::uint64_t>>> measure_interrupts(double seconds) override;
+
+ private:
+  const StatusBoard& board_;
+  CommandQueue& queue_;
+  sys::SysRoot root_;
+};
 
 // Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 (call before any thread starts).
 void block_daemon_signals();

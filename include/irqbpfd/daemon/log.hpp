@@ -33,6 +33,9 @@ class Logger {
   // Logs `message` at `level` only when the state under `key` differs from
   // the last one logged for it; returns whether it logged.
   bool changed(std::string_view key, LogLevel level, const std::string& message);
+  // The same, deciding on `state` alone (the message may carry numbers that
+  // move every cycle: "balanced (hottest CPU at 12.3%)").
+  bool changed(std::string_view key, LogLevel level, const std::string& state, const std::string& message);
   // Forgets a key (so the next state is logged even if it repeats an old one).
   void forget(std::string_view key) { last_.erase(std::string(key)); }
 

@@ -6,12 +6,16 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/daemon/config.hpp"
+#include "irqbpfd/daemon/control.hpp"
+#include "irqbpfd/daemon/log.hpp"
 
 namespace irqbpfd::daemon {
 
@@ -38,6 +42,10 @@ struct ServiceOptions {
   std::filesystem::path pidfile{"/run/irqbpfd.pid"};
   std::optional<std::filesystem::path> lock_file;  // default: /run/irqbpfd/irqbpfd.lock under the root
   bool force = false;         // start although irqbalance runs
+  // Starts the API once the daemon has started (the CLI wires the api
+  // module in here; the daemon module does not depend on it). Its result
+  // lives as long as the loop; an error is logged and the daemon goes on.
+  std::function<core::Result<std::shared_ptr<void>>(DaemonControl&, Logger&)> start_api;
 };
 
 // The file (the default one may be absent), then the flags over it.
