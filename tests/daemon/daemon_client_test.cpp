@@ -5,8 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,45 +15,45 @@
 #include <regex>
 #include <thread>
 
-#include "background.hpp"
-#include "fake_host.hpp"
+#include "daemon_test_util.hpp"
 #include "run_command.hpp"
 
-namespace irqbpfd {
+namespace irqbpfd::daemon {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::CommandResult;
-using testing::read_text;
 
-// A loopback port nothing listens on now (bound, then closed).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// irqbpfd on a fake host with its API on a loopback port and a Unix socket
-// in the host's directory, and the client pointed at it.
+// irqbpfd on a fake host (isolated.toml: 16 CPUs, IRQs 40-47 and 50-51, 50
+// kernel-managed) with its API on an ephemeral loopback port and a Unix
+// socket in the host's directory, and irqbpfctl pointed at it.
 class ApiDaemon {
  public:
-  explicit ApiDaemon(std::vector<std::string> extra = {})
-      : port_(free_port()), daemon_(args(host_, port_, std::move(extra)), host_.dir() / "daemon.log") {}
+  ApiDaemon() {
+    service_ = std::make_unique<Service>(host_,
+                                         std::vector<std::string>{"--listen", "127.0.0.1:0", "--socket", socket().string(),
+                                                                  "--token-file", token_file().string()},
+                                         "client");
+    if (!service_->wait_for("API on http://127.0.0.1:")) throw std::runtime_error("no API: " + service_->log());
+    std::smatch m;
+    const std::string log = service_->log();
+    std::regex_search(log, m, std::regex("API on http://127.0.0.1:([0-9]+)"));
+    port_ = std::stoi(m[1].str());
+  }
+  ~ApiDaemon() {
+    service_->signal(SIGTERM);
+    service_->wait_exit();
+  }
+  ApiDaemon(const ApiDaemon&) = delete;
+  ApiDaemon& operator=(const ApiDaemon&) = delete;
 
-  [[nodiscard]] const testing::FakeHost& host() const { return host_; }
+  [[nodiscard]] const FakeHost& host() const { return host_; }
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] fs::path socket() const { return host_.dir() / "api.sock"; }
   [[nodiscard]] fs::path token_file() const { return host_.dir() / "api.token"; }
-  [[nodiscard]] std::string log() const { return daemon_.log(); }
+  [[nodiscard]] std::string log() const { return service_->log(); }
 
   // irqbpfctl over TCP (`--url`, `--port`), with these arguments.
   [[nodiscard]] CommandResult ctl(std::vector<std::string> a) const {
@@ -68,42 +67,21 @@ class ApiDaemon {
     argv.insert(argv.end(), a.begin(), a.end());
     return testing::run_command(argv);
   }
-  // Waits until the daemon has a status to serve (its first cycle done).
+  // Waits until the daemon has a window to serve (two readings).
   bool wait_ready(std::chrono::milliseconds limit = 15s) const {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
-      if (ctl({"status"}).exit_code == 0) return true;
+      if (ctl({"irqs"}).exit_code == 0) return true;
       std::this_thread::sleep_for(100ms);
     }
     return false;
   }
 
  private:
-  static std::vector<std::string> args(const testing::FakeHost& host, int port, std::vector<std::string> extra) {
-    std::ofstream(host.dir() / "irqbpfd.conf") << "# defaults\n";
-    std::vector<std::string> a = {IRQBPFD_BINARY,  "--root",       host.root().string(),
-                                  "--collector",   "proc",         "--interval",
-                                  "0.2",           "--lock-file",  (host.dir() / "lock").string(),
-                                  "--config",      (host.dir() / "irqbpfd.conf").string(),
-                                  "--listen",      "127.0.0.1:" + std::to_string(port),
-                                  "--socket",      (host.dir() / "api.sock").string(),
-                                  "--token-file",  (host.dir() / "api.token").string()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  testing::FakeHost host_;
-  int port_;
-  testing::Background daemon_;
+  FakeHost host_;
+  std::unique_ptr<Service> service_;
+  int port_ = 0;
 };
-
-// Until the daemon serves its API (irqbpfd --listen), there is nothing to
-// talk to: the tests say so and skip.
-bool daemon_serves_api() {
-  static const bool serves = testing::run_command({IRQBPFD_BINARY, "--help"}).out.find("--listen") != std::string::npos;
-  return serves;
-}
-#define REQUIRE_API() \
-  if (!daemon_serves_api()) GTEST_SKIP() << "irqbpfd has no --listen yet: the API server is not in this build"
 
 nlohmann::json json_of(const CommandResult& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -112,7 +90,6 @@ nlohmann::json json_of(const CommandResult& r) {
 }
 
 TEST(ApiClient, SeedViewsOverTcp) {
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   auto r = d.ctl({"--view", "distribution"});
@@ -136,7 +113,6 @@ TEST(ApiClient, SeedViewsOverTcp) {
 }
 
 TEST(ApiClient, TablesAndJsonOverTcp) {
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   auto r = d.ctl({"status"});
@@ -169,7 +145,6 @@ TEST(ApiClient, TablesAndJsonOverTcp) {
 }
 
 TEST(ApiClient, AChangeOverTcpNeedsTheToken) {
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   const std::string none = (d.host().dir() / "no.token").string();
@@ -210,7 +185,6 @@ TEST(ApiClient, AChangeOverTcpNeedsTheToken) {
 
 TEST(ApiClient, UnixSocketAsRootNeedsNoToken) {
   if (::geteuid() != 0) GTEST_SKIP() << "the API's socket is root's";
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   EXPECT_EQ(fs::status(d.socket()).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
@@ -223,7 +197,6 @@ TEST(ApiClient, UnixSocketAsRootNeedsNoToken) {
 }
 
 TEST(ApiClient, SetAffinityLikeTheSeedTool) {
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   const std::string token = d.token_file().string();
@@ -245,7 +218,7 @@ TEST(ApiClient, SetAffinityLikeTheSeedTool) {
 }
 
 TEST(ApiClient, NoDaemonIsExitOneSayingSo) {
-  testing::FakeHost host("irqbpfctl-none");
+  FakeHost host;
   const auto r = testing::run_command({IRQBPFCTL_BINARY, "--socket", (host.dir() / "none.sock").string(), "status"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "irqbpfctl: cannot connect to " + (host.dir() / "none.sock").string() +
@@ -281,7 +254,6 @@ class Tmux {
 
 TEST(ApiClient, TopShowsTheIrqsInATerminalAndQuitsOnQ) {
   if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux (scripts/install-deps.sh installs it)";
-  REQUIRE_API();
   ApiDaemon d;
   ASSERT_TRUE(d.wait_ready()) << d.log();
   Tmux tmux(d.host().dir());
@@ -315,4 +287,4 @@ TEST(ApiClient, TopShowsTheIrqsInATerminalAndQuitsOnQ) {
 }
 
 }  // namespace
-}  // namespace irqbpfd
+}  // namespace irqbpfd::daemon
