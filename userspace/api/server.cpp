@@ -547,8 +547,12 @@ struct Server::Impl {
     s.set_payload_max_length(options.max_body_bytes);
     s.set_read_timeout(options.read_timeout_s, 0);
     s.set_write_timeout(options.read_timeout_s, 0);
-    s.set_keep_alive_max_count(100);
-    s.set_keep_alive_timeout(5);
+    // Keep-alive holds a pool thread per connection: a few requests each and
+    // a short idle time, so more clients than threads take turns instead of
+    // starving. No Nagle: a small reply must not wait for a delayed ACK.
+    s.set_keep_alive_max_count(10);
+    s.set_keep_alive_timeout(1);
+    s.set_tcp_nodelay(true);
     routes(s, via_unix);
   }
 };
