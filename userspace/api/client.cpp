@@ -191,17 +191,17 @@ ApiClient::ApiClient(ClientOptions options) : options_(std::move(options)), http
 ApiClient::~ApiClient() = default;
 
 Result<Response> ApiClient::get(const std::string& target, std::optional<std::chrono::milliseconds> read_timeout) {
-  return send("GET", target, read_timeout);
+  return send(Method::kGet, target, read_timeout);
 }
 
-Result<Response> ApiClient::post(const std::string& target) { return send("POST", target, std::nullopt); }
+Result<Response> ApiClient::post(const std::string& target) { return send(Method::kPost, target, std::nullopt); }
 
-Result<Response> ApiClient::send(const char* method, const std::string& target,
+Result<Response> ApiClient::send(Method method, const std::string& target,
                                  std::optional<std::chrono::milliseconds> read_timeout) {
   const auto timeout = read_timeout.value_or(options_.read_timeout);
   http_->client.set_read_timeout(timeout);
-  const bool is_get = std::strcmp(method, "GET") == 0;
-  httplib::Result r = is_get ? http_->client.Get(target) : http_->client.Post(target);
+  httplib::Result r = method == Method::kGet ? http_->client.Get(target) : http_->client.Post(target);
+  const char* verb = method == Method::kGet ? "GET" : "POST";
   const std::string where = describe();
   if (!r) {
     switch (r.error()) {
@@ -214,9 +214,9 @@ Result<Response> ApiClient::send(const char* method, const std::string& target,
         return Error{fmt::format("cannot connect to {}: no answer within {}", where, seconds_text(options_.connect_timeout))};
       case httplib::Error::Read:
         return Error{fmt::format("{} {} {}: no complete answer within {} (the daemon may be busy, or it closed the connection)",
-                                 method, where, target, seconds_text(timeout))};
+                                 verb, where, target, seconds_text(timeout))};
       default:
-        return Error{fmt::format("{} {} {}: {}", method, where, target, httplib::to_string(r.error()))};
+        return Error{fmt::format("{} {} {}: {}", verb, where, target, httplib::to_string(r.error()))};
     }
   }
   Response out;

@@ -1,5 +1,6 @@
 // TextTable: widths from the widest cell, two spaces between columns, no
-// trailing blanks; duration_text() picks the unit by magnitude.
+// trailing blanks; duration_text() picks the unit by magnitude and
+// load_pct_text() marks estimates with '~'.
 #include "irqbpfd/core/text_table.hpp"
 
 #include <fmt/format.h>

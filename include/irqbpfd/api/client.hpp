@@ -87,7 +87,8 @@ class ApiClient final : public Requester {
 
  private:
   struct Http;
-  core::Result<Response> send(const char* method, const std::string& target,
+  enum class Method { kGet, kPost };
+  core::Result<Response> send(Method method, const std::string& target,
                               std::optional<std::chrono::milliseconds> read_timeout);
   ClientOptions options_;
   std::unique_ptr<Http> http_;
