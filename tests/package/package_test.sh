@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/package: the Debian package and the files it ships, one ctest case
 # per step (tests/package/CMakeLists.txt):
-#   lint SRC BIN FAKE     unit, init script, maintainer scripts, defaults,
-#                         completion and man page, from the source tree
+#   lint SRC BIN FAKE CTL unit, init script, maintainer scripts, defaults,
+#                         completions and man pages (irqbpfd's and
+#                         irqbpfctl's, CTL), from the source tree
 #   initscript SRC FAKE   the init script's start/status/reload/restart/stop
 #                         against a stand-in daemon in a temporary directory
 #   sandbox SRC BIN       the measuring path under the unit's capabilities,
@@ -61,9 +62,12 @@ readonly expected_files=(
   "./etc/irqbpfd.conf -rw-r--r-- conffile"
   "./lib/systemd/system/irqbpfd.service -rw-r--r-- -"
   "./usr/sbin/irqbpfd -rwxr-xr-x -"
+  "./usr/sbin/irqbpfctl -rwxr-xr-x -"
   "./usr/share/bash-completion/completions/irqbpfd -rw-r--r-- -"
+  "./usr/share/bash-completion/completions/irqbpfctl -rw-r--r-- -"
   "./usr/share/doc/irqbpfd/README.md -rw-r--r-- -"
   "./usr/share/man/man8/irqbpfd.8.gz -rw-r--r-- -"
+  "./usr/share/man/man8/irqbpfctl.8.gz -rw-r--r-- -"
 )
 
 man_warnings() {
@@ -75,7 +79,8 @@ help_flag_names() {
   sed -n 's/^  *\(-[a-zA-Z],\)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p'
 }
 
-# What the completion offers for a command line ending in WORDS, one a line.
+# What the completion offers for a command line ending in WORDS, one a line
+# (complete_ctl_words: irqbpfctl's).
 complete_words() {
   local file="$1"
   shift
@@ -83,10 +88,73 @@ complete_words() {
   bash -c 'source "$1"; shift; COMP_WORDS=(irqbpfd "$@"); COMP_CWORD=$#; _irqbpfd; printf "%s\n" "${COMPREPLY[@]}"' \
     bash "$file" "$@"
 }
+complete_ctl_words() {
+  local file="$1"
+  shift
+  # shellcheck disable=SC2016
+  bash -c 'source "$1"; shift; COMP_WORDS=(irqbpfctl "$@"); COMP_CWORD=$#; _irqbpfctl; printf "%s\n" "${COMPREPLY[@]}"' \
+    bash "$file" "$@"
+}
+
+# irqbpfctl's completion and man page against its --help and each
+# subcommand's: the same flags, every one documented.
+lint_irqbpfctl() {
+  local pkg="$1" ctl="$2" page="$3"
+  local comp="$pkg/irqbpfctl.bash-completion"
+  if bash -n "$comp"; then ok "bash -n irqbpfctl completion"; else fail "bash -n irqbpfctl completion"; fi
+  local got
+  got="$(complete_ctl_words "$comp" top --sort "" | tr '\n' ' ')"
+  [ "$got" = "rate handler softirq load irq " ] && ok "irqbpfctl completion: --sort values" \
+    || fail "irqbpfctl completion: --sort gave '$got'"
+  got="$(complete_ctl_words "$comp" "" | tr '\n' ' ')"
+  [ "$got" = "status irqs cpus plan pin unpin ban unban rescan top " ] && ok "irqbpfctl completion: commands" \
+    || fail "irqbpfctl completion: commands gave '$got'"
+  local help_flags comp_flags missing sub
+  help_flags="$("$ctl" --help 2>&1 | help_flag_names)"
+  comp_flags="$(complete_ctl_words "$comp" --)"
+  missing="$(comm -3 <(sort -u <<<"$help_flags") <(sort -u <<<"$comp_flags") | tr -s '\t\n' '  ')"
+  [ -z "$missing" ] && ok "irqbpfctl completion: flags = irqbpfctl --help" \
+    || fail "irqbpfctl completion vs --help (left: help only, right: completion only): $missing"
+  # A subcommand offers its own flags and the connection flags it passes
+  # through to irqbpfctl itself.
+  local global='--url
+--port
+--socket
+--token-file'
+  local all_flags="$help_flags"
+  for sub in status irqs cpus plan pin unpin ban unban rescan top; do
+    help_flags="$("$ctl" "$sub" --help 2>&1 | help_flag_names)"
+    all_flags+=$'\n'"$help_flags"
+    comp_flags="$(complete_ctl_words "$comp" "$sub" --)"
+    missing="$(comm -3 <(printf '%s\n%s\n' "$help_flags" "$global" | sort -u) <(sort -u <<<"$comp_flags") | tr -s '\t\n' '  ')"
+    [ -z "$missing" ] && ok "irqbpfctl completion: $sub's flags = irqbpfctl $sub --help" \
+      || fail "irqbpfctl completion vs $sub --help (left: help only, right: completion only): $missing"
+  done
+  if [ ! -f "$page" ]; then
+    fail "no configured man page at $page"
+    return
+  fi
+  local warnings
+  warnings="$(man_warnings "$page")"
+  [ -z "$warnings" ] && ok "man --warnings irqbpfctl.8: clean" || fail "man --warnings irqbpfctl.8: $warnings"
+  local section
+  for section in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS FILES "EXIT STATUS" "SEE ALSO"; do
+    grep -q "^\.SH \"\?$section\"\?$" "$page" || fail "irqbpfctl man page: no $section section"
+  done
+  local flag undocumented=""
+  while IFS= read -r flag; do
+    [ -n "$flag" ] && ! grep -qF -- "$(sed 's/-/\\-/g' <<<"$flag")" "$page" && undocumented+="$flag "
+  done < <(sort -u <<<"$all_flags")
+  for sub in status irqs cpus plan pin unpin ban unban rescan top; do
+    grep -Eq "^\.B[IR]? (.*[ |\"])?$sub([ |\"]|\$)" "$page" || undocumented+="$sub "
+  done
+  [ -z "$undocumented" ] && ok "irqbpfctl man page documents every command and option" \
+    || fail "irqbpfctl man page lacks: $undocumented"
+}
 
 # ---------------------------------------------------------------------------
 step_lint() {
-  local src="$1" bin="$2" pkgbuild="$3"
+  local src="$1" bin="$2" pkgbuild="$3" ctl="$4"
   bin="$(readlink -f "$bin")"
   local pkg="$src/scripts/packaging"
   need systemd-analyze man dash
@@ -187,6 +255,7 @@ step_lint() {
     [ -z "$undocumented" ] && ok "man page documents every option of irqbpfd --help" \
       || fail "man page lacks: $undocumented"
   fi
+  lint_irqbpfctl "$pkg" "$(readlink -f "$ctl")" "$pkgbuild/irqbpfctl.8"
 
   # The unit, with ExecStart pointed at this build's binary (the installed
   # copy is verified by the install step, man page included).
@@ -435,15 +504,18 @@ step_contents() {
   # shellcheck disable=SC2064
   trap "rm -rf '$tmp'" EXIT
   dpkg-deb -x "$deb" "$tmp"
-  file -b "$tmp/usr/sbin/irqbpfd" | grep -q ', stripped' && ok "irqbpfd is stripped" || fail "irqbpfd is not stripped: $(file -b "$tmp/usr/sbin/irqbpfd")"
-  gzip -t "$tmp/usr/share/man/man8/irqbpfd.8.gz" && ok "man page is gzip" || fail "man page is not gzip"
-  local warnings
-  warnings="$(man_warnings "$tmp/usr/share/man/man8/irqbpfd.8.gz")"
-  [ -z "$warnings" ] && ok "packaged man page renders cleanly" || fail "packaged man page: $warnings"
+  local prog warnings
+  for prog in irqbpfd irqbpfctl; do
+    file -b "$tmp/usr/sbin/$prog" | grep -q ', stripped' && ok "$prog is stripped" || fail "$prog is not stripped: $(file -b "$tmp/usr/sbin/$prog")"
+    gzip -t "$tmp/usr/share/man/man8/$prog.8.gz" && ok "$prog.8 is gzip" || fail "$prog.8 is not gzip"
+    warnings="$(man_warnings "$tmp/usr/share/man/man8/$prog.8.gz")"
+    [ -z "$warnings" ] && ok "packaged $prog.8 renders cleanly" || fail "packaged $prog.8: $warnings"
+  done
   local pair
   for pair in "lib/systemd/system/irqbpfd.service:irqbpfd.service" "etc/init.d/irqbpfd:irqbpfd.init" \
     "etc/default/irqbpfd:irqbpfd.default" "etc/irqbpfd.conf:irqbpfd.conf" \
-    "usr/share/bash-completion/completions/irqbpfd:irqbpfd.bash-completion"; do
+    "usr/share/bash-completion/completions/irqbpfd:irqbpfd.bash-completion" \
+    "usr/share/bash-completion/completions/irqbpfctl:irqbpfctl.bash-completion"; do
     cmp -s "$tmp/${pair%%:*}" "$src/scripts/packaging/${pair##*:}" && ok "${pair%%:*} = ${pair##*:}" \
       || fail "${pair%%:*} differs from scripts/packaging/${pair##*:}"
   done
@@ -472,14 +544,15 @@ step_control() {
     [ -z "$(dpkg-deb -f "$deb" "$field")" ] && ok "no $field (irqbalance stays installable)" || fail "$field is set"
   done
 
-  # Depends: from dpkg-shlibdeps (the libraries irqbpfd links) plus procps;
+  # Depends: from dpkg-shlibdeps (the libraries irqbpfd and irqbpfctl link)
+  # plus procps;
   # each a package Debian knows, installed here since the build linked it.
   local depends
   depends="$(dpkg-deb -f "$deb" Depends)"
   echo "Depends: $depends"
   [ -n "$depends" ] || fail "Depends is empty"
   local lib
-  for lib in libc6 libstdc++6 libbpf1 libhwloc15 libfmt9 procps; do
+  for lib in libc6 libstdc++6 libbpf1 libhwloc15 libfmt9 libcpp-httplib0.11 libncursesw6 procps; do
     [[ ", $depends," == *", $lib "* || ", $depends," == *", $lib,"* ]] && ok "Depends names $lib" || fail "Depends lacks $lib"
   done
   local dep name
@@ -652,6 +725,9 @@ step_install() {
   out="$(/usr/sbin/irqbpfd --version 2>&1)"
   [ "$out" = "irqbpfd $version" ] && ok "/usr/sbin/irqbpfd --version: $out" || fail "/usr/sbin/irqbpfd --version: '$out'"
   man -w irqbpfd 2>/dev/null | grep -q '/usr/share/man/man8/irqbpfd.8.gz' && ok "man -w irqbpfd finds the page" || fail "man does not find irqbpfd(8)"
+  out="$(/usr/sbin/irqbpfctl --version 2>&1)"
+  [ "$out" = "irqbpfctl $version" ] && ok "/usr/sbin/irqbpfctl --version: $out" || fail "/usr/sbin/irqbpfctl --version: '$out'"
+  man -w irqbpfctl 2>/dev/null | grep -q '/usr/share/man/man8/irqbpfctl.8.gz' && ok "man -w irqbpfctl finds the page" || fail "man does not find irqbpfctl(8)"
   /etc/init.d/irqbpfd status >/dev/null 2>&1
   rc=$?
   [ "$rc" -eq 3 ] && ok "/etc/init.d/irqbpfd status: 3 (not running)" || fail "/etc/init.d/irqbpfd status: $rc"

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <map>
 
+#include "irqbpfd/core/text_table.hpp"
 #include "irqbpfd/report/report.hpp"
-#include "text_table.hpp"
 
 namespace irqbpfd::report {
 namespace {
@@ -15,6 +15,9 @@ namespace {
 using core::raw;
 using model::IrqSnapshot;
 using model::Snapshot;
+using core::TextTable;
+using core::duration_text;
+using core::load_pct_text;
 using Align = TextTable::Align;
 
 std::string opt_set(const std::optional<core::CpuSet>& s) {
@@ -25,24 +28,6 @@ std::string opt_set(const std::optional<core::CpuSet>& s) {
 std::string truncate(const std::string& s, std::size_t n) {
   if (s.size() <= n) return s;
   return s.substr(0, n - 1) + "~";
-}
-
-// Load as a percentage of one CPU over the window.
-std::string load_pct(std::optional<std::uint64_t> ns, double window_s, bool estimated) {
-  if (!ns || window_s <= 0) return "-";
-  const double pct = 100.0 * static_cast<double>(*ns) / (window_s * 1e9);
-  if (*ns > 0 && pct < 0.01) return fmt::format("{}<0.01", estimated ? "~" : "");
-  return fmt::format("{}{:.2f}", estimated ? "~" : "", pct);
-}
-
-// A duration in the window: "850ns", "12.3us", "4.56ms", "1.20s"; "-" unknown.
-std::string duration(std::optional<std::uint64_t> ns) {
-  if (!ns) return "-";
-  const double v = static_cast<double>(*ns);
-  if (*ns < 1000) return fmt::format("{}ns", *ns);
-  if (*ns < 1'000'000) return fmt::format("{:.1f}us", v / 1e3);
-  if (*ns < 1'000'000'000) return fmt::format("{:.2f}ms", v / 1e6);
-  return fmt::format("{:.2f}s", v / 1e9);
 }
 
 struct Group {
@@ -233,14 +218,14 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
     }
     if (layout == Columns::kTop) row.push_back(top_cpus(irq, cpus));
     row.push_back(fmt::format("{}", irq.count));
-    row.push_back(load_pct(irq.load_ns, snap.window_s, irq.load_estimated));
+    row.push_back(load_pct_text(irq.load_ns, snap.window_s, irq.load_estimated));
     if (measured) {
-      row.push_back(duration(irq.hardirq_ns));
-      row.push_back(duration(irq.softirq_ns));
-      row.push_back(duration(irq.p50_ns));
-      row.push_back(duration(irq.p99_ns));
+      row.push_back(duration_text(irq.hardirq_ns));
+      row.push_back(duration_text(irq.softirq_ns));
+      row.push_back(duration_text(irq.p50_ns));
+      row.push_back(duration_text(irq.p99_ns));
     }
-    if (compare) row.push_back(load_pct(irq.estimate_load_ns, snap.window_s, true));
+    if (compare) row.push_back(load_pct_text(irq.estimate_load_ns, snap.window_s, true));
     row.push_back(opt_set(irq.desc.smp_affinity));
     row.push_back(opt_set(irq.desc.effective_affinity));
     row.emplace_back(!irq.desc.managed ? "-" : (*irq.desc.managed ? "yes" : "no"));
@@ -271,7 +256,7 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
   summary.add_column("SOFTIRQ %CPU", Align::kRight);
   for (const auto& c : snap.cpus) {
     if (options.cpus && !options.cpus->contains(c.cpu)) continue;
-    const auto pct = [&](std::optional<std::uint64_t> ns) { return load_pct(ns, snap.window_s, false); };
+    const auto pct = [&](std::optional<std::uint64_t> ns) { return load_pct_text(ns, snap.window_s, false); };
     summary.add_row({fmt::format("{}", raw(c.cpu)), fmt::format("{}", c.node),
                      c.package ? fmt::format("{}", *c.package) : "-", c.core ? fmt::format("{}", *c.core) : "-",
                      c.online ? "yes" : "no", c.isolated ? "yes" : (c.nohz_full ? "nohz" : "no"),
@@ -292,8 +277,8 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
       for (std::size_t v = 0; v < collect::kSoftirqVectors; ++v) {
         const std::uint64_t all = (*c.softirq_vector_ns)[v];
         const std::uint64_t un = (*c.softirq_unattributed_ns)[v];
-        std::string cell = all == 0 ? "0" : duration(all);
-        if (un > 0) cell += un == all ? " (all)" : " (" + duration(un) + ")";
+        std::string cell = all == 0 ? "0" : duration_text(all);
+        if (un > 0) cell += un == all ? " (all)" : " (" + duration_text(un) + ")";
         row.push_back(std::move(cell));
       }
       soft.add_row(std::move(row));
