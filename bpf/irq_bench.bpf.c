@@ -174,3 +174,39 @@ int BPF_PROG(bench_clock_irq_exit) {
   bpf_ktime_get_ns();
   return 0;
 }
+
+/* Reference: the least any handler timer can do. Entry stores the clock in a
+ * per-CPU slot; exit reads the clock again and adds the span and a count to
+ * that slot. No per-IRQ cells, no histogram, no pairing checks: a lower bound
+ * for any design that measures handler time with two clock reads. */
+struct timer_slot {
+  __u64 start_ns;
+  __u64 sum_ns;
+  __u64 count;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct timer_slot);
+} timer_slots SEC(".maps");
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(bench_timer_irq_entry) {
+  __u32 zero = 0;
+  struct timer_slot *t = bpf_map_lookup_elem(&timer_slots, &zero);
+  if (t) t->start_ns = bpf_ktime_get_ns();
+  return 0;
+}
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(bench_timer_irq_exit) {
+  const __u64 now = bpf_ktime_get_ns();
+  __u32 zero = 0;
+  struct timer_slot *t = bpf_map_lookup_elem(&timer_slots, &zero);
+  if (t) {
+    t->sum_ns += now - t->start_ns;
+    t->count += 1;
+  }
+  return 0;
+}

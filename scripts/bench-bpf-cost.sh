@@ -2,7 +2,7 @@
 # Per-interrupt cost of irqbpfd's BPF programs (hardirq pair and full set)
 # against an empty program on the same tracepoints, bracketed on the irq
 # tracepoints themselves (see tests/bench/RESULTS.md for the method).
-#   scripts/bench-bpf-cost.sh [bench_bpf_cost options]   e.g. --rounds 7 --reads 4000 --json FILE
+#   scripts/bench-bpf-cost.sh [bench_bpf_cost options]   e.g. --rounds 9 --reads 4000 --json FILE
 # Builds the release tree (build/release), then runs build/release/bin/bench_bpf_cost.
 # Needs root (exit 2 otherwise). Loads and detaches BPF programs; writes no
 # IRQ affinity; its temporary read file under /var/tmp is removed at exit.

@@ -9,12 +9,17 @@
 // priority run in attach order, so close - open spans the dispatch and run of
 // everything in between. Configurations, interleaved over rounds:
 //   none   brackets only (their own cost, subtracted from the others)
-//   floor  an empty program between the brackets on every tracepoint
+//   floor  an empty program between the brackets on every tracepoint,
+//          from a second load of the bench object (see attach(): like
+//          irq_stats, it must not share the brackets' warm code)
 //   pair   irq_stats' hardirq entry/exit (BpfPrograms, hardirq_only)
 //   full   all five irq_stats programs (BpfPrograms)
-// plus a reference (clock_pair: entry/exit programs that only read the
-// clock, the least any timing design does) and ordering checks (a slow program inside / outside the brackets, the
-// brackets reversed). Cost per interrupt of a config =
+// plus two references (clock_pair: entry/exit programs that only read the
+// clock; timer_pair: the least a handler timer can do, the clock stored at
+// entry and the span added to one per-CPU slot at exit) and ordering checks
+// (a slow program inside / outside the brackets, the brackets reversed);
+// floor_near (the empty programs of the brackets' own object) shows how much
+// that code locality is worth. Cost per interrupt of a config =
 //   sum over its tracepoints of (mean span - mean span of none) x events per hardirq.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -92,9 +97,10 @@ struct SlowStats {
   std::uint64_t runs = 0;
 };
 
-enum class Config { kNone, kFloor, kPair, kFull, kClockPair, kSlowInside, kSlowOutside, kReversed };
-constexpr std::array<Config, 5> kMainConfigs = {Config::kNone, Config::kFloor, Config::kPair, Config::kFull,
-                                                Config::kClockPair};
+enum class Config { kNone, kFloor, kPair, kFull, kClockPair, kTimerPair, kFloorNear, kSlowInside, kSlowOutside, kReversed };
+constexpr std::array<Config, 7> kMainConfigs = {Config::kNone,      Config::kFloor,     Config::kPair,
+                                                Config::kFull,      Config::kClockPair, Config::kTimerPair,
+                                                Config::kFloorNear};
 constexpr std::array<Config, 3> kCheckConfigs = {Config::kSlowInside, Config::kSlowOutside, Config::kReversed};
 
 const char* name_of(Config c) {
@@ -104,6 +110,8 @@ const char* name_of(Config c) {
     case Config::kPair: return "pair";
     case Config::kFull: return "full";
     case Config::kClockPair: return "clock_pair";
+    case Config::kTimerPair: return "timer_pair";
+    case Config::kFloorNear: return "floor_near";
     case Config::kSlowInside: return "slow_inside";
     case Config::kSlowOutside: return "slow_outside";
     case Config::kReversed: return "reversed";
@@ -166,6 +174,7 @@ class TempFile {
 struct Attached {
   std::vector<LinkPtr> opens;
   std::unique_ptr<BpfPrograms> programs;
+  SkelPtr own;  // a separate load of the bench object: the reference programs under test come from it
   std::vector<LinkPtr> middle;
   std::vector<LinkPtr> closes;
 };
@@ -275,8 +284,26 @@ std::optional<Failure> attach(const Bench& bench, Config config, const BpfSizing
     if (auto f = attach_one(bench.skel()->progs.bench_slow_irq_entry, out.middle)) return f;
   }
   if (auto f = attach_all(bench.opens(), out.opens)) return f;
+  // Every program under test is loaded apart from the brackets, as irq_stats
+  // is: programs of one object are JIT-ed side by side, and a program whose
+  // code sits beside the open bracket's (kFloorNear) runs from warm cache
+  // lines that a program deployed alone does not find.
+  const bool own_object = config == Config::kFloor || config == Config::kClockPair || config == Config::kTimerPair;
+  if (own_object) {
+    out.own.reset(irq_bench__open_and_load());
+    if (!out.own) return Failure{fmt::format("loading a second copy of the bench object: {}", std::strerror(errno))};
+  }
   switch (config) {
-    case Config::kFloor:
+    case Config::kFloor: {
+      auto& p = out.own->progs;
+      if (auto f = attach_all({p.bench_empty_irq_entry, p.bench_empty_irq_exit, p.bench_empty_softirq_raise,
+                               p.bench_empty_softirq_entry, p.bench_empty_softirq_exit},
+                              out.middle)) {
+        return f;
+      }
+      break;
+    }
+    case Config::kFloorNear:
       if (auto f = attach_all(bench.empties(), out.middle)) return f;
       break;
     case Config::kPair:
@@ -291,8 +318,12 @@ std::optional<Failure> attach(const Bench& bench, Config config, const BpfSizing
       break;
     }
     case Config::kClockPair:
-      if (auto f = attach_one(bench.skel()->progs.bench_clock_irq_entry, out.middle)) return f;
-      if (auto f = attach_one(bench.skel()->progs.bench_clock_irq_exit, out.middle)) return f;
+      if (auto f = attach_one(out.own->progs.bench_clock_irq_entry, out.middle)) return f;
+      if (auto f = attach_one(out.own->progs.bench_clock_irq_exit, out.middle)) return f;
+      break;
+    case Config::kTimerPair:
+      if (auto f = attach_one(out.own->progs.bench_timer_irq_entry, out.middle)) return f;
+      if (auto f = attach_one(out.own->progs.bench_timer_irq_exit, out.middle)) return f;
       break;
     case Config::kSlowInside:
       if (auto f = attach_one(bench.skel()->progs.bench_slow_irq_entry, out.middle)) return f;
@@ -451,6 +482,15 @@ Spread spread(std::vector<double> v) {
 
 std::string fmt_spread(const Spread& s, int precision = 1) {
   return fmt::format("{:.{}f} [{:.{}f} .. {:.{}f}]", s.median, precision, s.min, precision, s.max, precision);
+}
+
+// Ratio of the totals over rounds: steadier than the median of per-round
+// ratios when a round's floor comes out near zero.
+double pooled(const std::vector<double>& num, const std::vector<double>& den) {
+  double n = 0, d = 0;
+  for (double x : num) n += x;
+  for (double x : den) d += x;
+  return d > 0 ? n / d : 0;
 }
 
 // Cost per interrupt of `s` over tracepoints [first, last): the span above
@@ -673,14 +713,17 @@ int run(int argc, char** argv) {
   }
 
   // Cost per interrupt and the ratios, computed per round, then summarised.
-  std::vector<double> floor_hard, floor_all, pair, full, pair_ratio, full_ratio, clock, clock_ratio;
+  std::vector<double> floor_hard, floor_all, pair, full, pair_ratio, full_ratio, clock, clock_ratio, timer, timer_ratio, near,
+      near_ratio;
   for (int r = 0; r < rounds; ++r) {
     const Sample* none = find(samples, r, Config::kNone);
     const Sample* fl = find(samples, r, Config::kFloor);
     const Sample* pa = find(samples, r, Config::kPair);
     const Sample* fu = find(samples, r, Config::kFull);
     const Sample* cl = find(samples, r, Config::kClockPair);
-    if (!none || !fl || !pa || !fu || !cl) continue;
+    const Sample* ti = find(samples, r, Config::kTimerPair);
+    const Sample* ne = find(samples, r, Config::kFloorNear);
+    if (!none || !fl || !pa || !fu || !cl || !ti || !ne) continue;
     const double fh = cost_per_irq(*fl, *none, 0, 2);
     const double fa = cost_per_irq(*fl, *none, 0, kTracepoints);
     const double p = cost_per_irq(*pa, *none, 0, 2);
@@ -694,28 +737,52 @@ int run(int argc, char** argv) {
     const double c = cost_per_irq(*cl, *none, 0, 2);
     clock.push_back(c);
     clock_ratio.push_back(fh > 0 ? c / fh : 0);
+    const double t = cost_per_irq(*ti, *none, 0, 2);
+    timer.push_back(t);
+    timer_ratio.push_back(fh > 0 ? t / fh : 0);
+    const double n = cost_per_irq(*ne, *none, 0, 2);
+    near.push_back(n);
+    near_ratio.push_back(n > 0 ? p / n : 0);
   }
   const Spread s_fh = spread(floor_hard), s_fa = spread(floor_all), s_p = spread(pair), s_f = spread(full);
   const Spread s_pr = spread(pair_ratio), s_fr = spread(full_ratio), s_c = spread(clock), s_cr = spread(clock_ratio);
+  const Spread s_t = spread(timer), s_tr = spread(timer_ratio), s_n = spread(near), s_nr = spread(near_ratio);
   fmt::print("\nCost per hardirq above the brackets, ns (median [min .. max] over {} rounds)\n", pair.size());
   fmt::print("  floor, irq_handler_entry+exit     {:>28}\n", fmt_spread(s_fh));
   fmt::print("  floor, all five tracepoints       {:>28}\n", fmt_spread(s_fa));
   fmt::print("  hardirq pair (entry+exit)         {:>28}\n", fmt_spread(s_p));
   fmt::print("  full set (all five)               {:>28}\n", fmt_spread(s_f));
-  fmt::print("  ratio pair / floor(entry+exit)    {:>28}   target <= 1.5: {}\n", fmt_spread(s_pr, 2),
-             s_pr.median <= 1.5 ? "met" : "NOT met");
-  fmt::print("  ratio full / floor(all five)      {:>28}\n", fmt_spread(s_fr, 2));
+  const double pool_p = pooled(pair, floor_hard), pool_f = pooled(full, floor_all);
+  const double pool_c = pooled(clock, floor_hard), pool_t = pooled(timer, floor_hard);
+  fmt::print("  ratio pair / floor(entry+exit)    {:>28}   pooled {:.2f}   target <= 1.5: {}\n", fmt_spread(s_pr, 2),
+             pool_p, s_pr.median <= 1.5 ? "met" : "NOT met");
+  fmt::print("  ratio full / floor(all five)      {:>28}   pooled {:.2f}\n", fmt_spread(s_fr, 2), pool_f);
   fmt::print("  reference: clock-only pair        {:>28}\n", fmt_spread(s_c));
-  fmt::print("  ratio clock-only pair / floor     {:>28}\n", fmt_spread(s_cr, 2));
+  fmt::print("  ratio clock-only pair / floor     {:>28}   pooled {:.2f}\n", fmt_spread(s_cr, 2), pool_c);
+  fmt::print("  reference: minimal timer pair     {:>28}\n", fmt_spread(s_t));
+  fmt::print("  ratio minimal timer pair / floor  {:>28}   pooled {:.2f}\n", fmt_spread(s_tr, 2), pool_t);
+  const double pool_n = pooled(pair, near);
+  fmt::print("  floor beside the brackets' code   {:>28}   (floor_near: the empty programs of the brackets' object)\n",
+             fmt_spread(s_n));
+  fmt::print("  ratio pair / floor_near           {:>28}   pooled {:.2f}\n", fmt_spread(s_nr, 2), pool_n);
   auto jspread = [](const Spread& s) { return nlohmann::json{{"median", s.median}, {"min", s.min}, {"max", s.max}}; };
   js["cost_ns_per_hardirq"] = {{"floor_hardirq_tracepoints", jspread(s_fh)},
                                {"floor_all_tracepoints", jspread(s_fa)},
                                {"hardirq_pair", jspread(s_p)},
                                {"full_set", jspread(s_f)},
-                               {"clock_only_pair", jspread(s_c)}};
+                               {"clock_only_pair", jspread(s_c)},
+                               {"minimal_timer_pair", jspread(s_t)},
+                               {"floor_near_hardirq_tracepoints", jspread(s_n)}};
   js["ratio"] = {{"pair_over_floor", jspread(s_pr)},
                  {"full_over_floor", jspread(s_fr)},
-                 {"clock_only_pair_over_floor", jspread(s_cr)}};
+                 {"clock_only_pair_over_floor", jspread(s_cr)},
+                 {"minimal_timer_pair_over_floor", jspread(s_tr)},
+                 {"pair_over_floor_near", jspread(s_nr)}};
+  js["pooled_ratio"] = {{"pair_over_floor", pool_p},
+                        {"full_over_floor", pool_f},
+                        {"clock_only_pair_over_floor", pool_c},
+                        {"minimal_timer_pair_over_floor", pool_t},
+                        {"pair_over_floor_near", pool_n}};
   js["target_pair_over_floor"] = 1.5;
   js["target_met"] = s_pr.median <= 1.5;
 
