@@ -40,26 +40,13 @@ done
 # installing it (the package pulls in ~40 others and a perl upgrade); it
 # needs only perl-base. Optional: the test says so when it is absent.
 fetch_checkbashisms() {
-  local dir=/var/cache/irqbpfd/devscripts
-  [ -x "$dir/usr/bin/checkbashisms" ] && return 0
   [ "$(id -u)" -eq 0 ] || return 0
-  mkdir -p "$dir/download"
-  local get=(apt-get download -q -o APT::Sandbox::User=root devscripts)
-  if ! (cd "$dir/download" && "${get[@]}" >/dev/null 2>&1); then
-    apt-get update -q >/dev/null 2>&1 || true
-    (cd "$dir/download" && "${get[@]}" >/dev/null 2>&1) || {
-      echo "install-deps.sh: could not download devscripts; checkbashisms checks will be skipped" >&2
-      return 0
-    }
+  local path
+  if path="$("$(dirname "$0")/unpack-deb-binary.sh" devscripts usr/bin/checkbashisms /var/cache/irqbpfd/devscripts)"; then
+    echo "install-deps.sh: checkbashisms at $path"
+  else
+    echo "install-deps.sh: could not unpack devscripts; checkbashisms checks will be skipped" >&2
   fi
-  local deb
-  deb="$(ls -t "$dir"/download/devscripts_*.deb | head -n 1)"
-  rm -rf "$dir/x"
-  dpkg-deb -x "$deb" "$dir/x"
-  mkdir -p "$dir/usr/bin"
-  cp "$dir/x/usr/bin/checkbashisms" "$dir/usr/bin/checkbashisms"
-  rm -rf "$dir/x" "$dir/download"
-  echo "install-deps.sh: checkbashisms at $dir/usr/bin/checkbashisms"
 }
 
 fetch_peer() {

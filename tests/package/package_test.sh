@@ -50,8 +50,8 @@ need() {
 find_checkbashisms() {
   if command -v checkbashisms >/dev/null 2>&1; then
     command -v checkbashisms
-  elif [ -x /var/cache/irqbpfd/devscripts/usr/bin/checkbashisms ]; then
-    echo /var/cache/irqbpfd/devscripts/usr/bin/checkbashisms
+  elif [ -x /var/cache/irqbpfd/devscripts/checkbashisms ]; then
+    echo /var/cache/irqbpfd/devscripts/checkbashisms
   fi
 }
 
