@@ -92,6 +92,24 @@ TEST(DaemonApi, V1EndpointsSpeakTheReportsFieldNames) {
                         "effective_affinity", "verdict", "planned_affinity"}) {
     EXPECT_TRUE(irqs["irqs"][0].contains(k)) << k;
   }
+  // per_cpu: by default only the CPUs each IRQ was active on (their counts
+  // still add up to the IRQ's); ?per_cpu=all lists all 8.
+  const json every = body(c.Get("/v1/irqs?per_cpu=all"));
+  ASSERT_EQ(every["irqs"].size(), irqs["irqs"].size());
+  std::size_t listed = 0;
+  for (std::size_t i = 0; i < irqs["irqs"].size(); ++i) {
+    const json& sparse = irqs["irqs"][i];
+    EXPECT_EQ(every["irqs"][i]["per_cpu"].size(), 8U);
+    std::uint64_t sum = 0;
+    for (const auto& pc : sparse["per_cpu"]) {
+      EXPECT_TRUE(pc["count"].get<std::uint64_t>() > 0 || pc["load_ns"].get<std::uint64_t>() > 0) << pc.dump();
+      sum += pc["count"].get<std::uint64_t>();
+    }
+    EXPECT_EQ(sum, sparse["count"].get<std::uint64_t>()) << sparse.dump();
+    listed += sparse["per_cpu"].size();
+  }
+  EXPECT_LT(listed, 8 * irqs["irqs"].size());  // the skewed NIC runs on few CPUs
+  EXPECT_EQ(body(c.Get("/v1/irqs/40?per_cpu=all"))["per_cpu"].size(), 8U);
   auto one = c.Get("/v1/irqs/40");
   ASSERT_EQ(one->status, 200);
   EXPECT_EQ(body(one)["name"], "eth0-TxRx-0");
@@ -209,6 +227,7 @@ TEST(DaemonApi, BadInputIsA4xxAndChangesNothing) {
       {"/get_current_distribution?format=xml", 400}, {"/v1/irqs/abc", 404},
       {"/v1/irqs/4294967296", 400},              {"/v1/history?seconds=-5", 400},
       {"/metrics?per_cpu=maybe", 400},           {"/no/such/path", 404},
+      {"/v1/irqs?per_cpu=some", 400},            {"/v1/irqs/40?per_cpu=1", 400},
       {"/v1/rescan", 405},                       {"/v1/status?x=%zz", 400}};
   for (const auto& [path, code] : gets) {
     auto r = c.Get(path.c_str());

@@ -65,6 +65,38 @@ TEST(ReportGolden, Numa2Json) {
                                      root.path()));
 }
 
+// --per-cpu active keeps, of each IRQ's per_cpu, exactly the entries of the
+// full list where it counted or cost time, and changes nothing else.
+TEST(ReportGolden, Numa2JsonActivePerCpu) {
+  const Numa2Root root;
+  const std::vector<std::string> base = {"--root", root.path(), "--once", "--dry-run", "--sample", "0", "--format", "json"};
+  auto with = [&](const char* mode) {
+    auto args = base;
+    args.insert(args.end(), {"--per-cpu", mode});
+    return nlohmann::json::parse(report(args, root.path()));
+  };
+  const auto all = with("all");
+  auto active = with("active");
+  EXPECT_EQ(all, nlohmann::json::parse(report(base, root.path())));  // all is the default
+  ASSERT_EQ(all["irqs"].size(), active["irqs"].size());
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < all["irqs"].size(); ++i) {
+    nlohmann::json expected = nlohmann::json::array();
+    for (const auto& pc : all["irqs"][i]["per_cpu"]) {
+      const bool busy = pc["count"].get<std::uint64_t>() > 0 || (pc["load_ns"].is_number() && pc["load_ns"] != 0);
+      if (busy) expected.push_back(pc);
+    }
+    dropped += all["irqs"][i]["per_cpu"].size() - expected.size();
+    EXPECT_EQ(active["irqs"][i]["per_cpu"], expected) << all["irqs"][i]["irq"];
+    active["irqs"][i]["per_cpu"] = all["irqs"][i]["per_cpu"];
+  }
+  EXPECT_GT(dropped, 0U);       // the fixture has idle (IRQ, CPU) pairs
+  EXPECT_EQ(active, all);       // nothing else differs
+  const CommandResult bad = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--per-cpu", "some"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, ::testing::HasSubstr("--per-cpu"));
+}
+
 TEST(ReportGolden, Numa2NodeColumnsAndCpuFilter) {
   const Numa2Root root;
   expect_golden("numa2-node-columns.txt",
@@ -131,8 +163,11 @@ TEST(ReportErrors, MalformedProcInterruptsNamesLine) {
 }
 
 TEST(ReportErrors, BadFlagsAreUsageErrors) {
-  EXPECT_NE(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "-1"}).exit_code, 0);
-  EXPECT_NE(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--format", "xml"}).exit_code, 0);
+  EXPECT_EQ(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "-1"}).exit_code, 2);
+  EXPECT_EQ(run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--format", "xml"}).exit_code, 2);
+  EXPECT_EQ(run_command({IRQBPFD_BINARY, "--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(run_command({IRQBPFD_BINARY, "--help"}).exit_code, 0);
+  EXPECT_EQ(run_command({IRQBPFD_BINARY, "--version"}).exit_code, 0);
   const CommandResult cpus = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--cpus", "3-1"});
   EXPECT_EQ(cpus.exit_code, 2);
   EXPECT_THAT(cpus.err, ::testing::HasSubstr("--cpus"));

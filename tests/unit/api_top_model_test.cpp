@@ -34,6 +34,35 @@ TopView view() {
   return v ? *v : TopView{};
 }
 
+// The daemon's default answer lists in per_cpu only the CPUs an IRQ was
+// active on; /v1/cpus names all four (CPU 3 offline), so idle CPU 2 gets a bar.
+TEST(TopModel, IdleCpusComeFromTheCpuList) {
+  const auto irqs = Json::parse(R"({"window_s": 1, "irqs": [
+    {"irq": 24, "count": 10, "load_ns": 1000, "per_cpu": [{"cpu": 1, "count": 10, "load_ns": 1000}]}]})");
+  const auto cpus = Json::parse(R"({"cpus": [{"cpu": 0, "online": true}, {"cpu": 1, "online": true},
+    {"cpu": 2, "online": true}, {"cpu": 3, "online": false}]})");
+  auto v = top_view(irqs, &cpus);
+  ASSERT_TRUE(v.has_value()) << v.error().message;
+  ASSERT_EQ(v->cpus.size(), 3U);
+  EXPECT_EQ(v->cpus[0].cpu, 0U);
+  EXPECT_EQ(v->cpus[0].count, 0U);
+  EXPECT_EQ(v->cpus[0].load_ns, 0U);  // loads are known, and none landed here
+  EXPECT_EQ(v->cpus[1].load_ns, 1000U);
+  EXPECT_EQ(v->cpus[2].cpu, 2U);
+  // Without the CPU list only the active CPU shows.
+  auto alone = top_view(irqs);
+  ASSERT_TRUE(alone.has_value());
+  ASSERT_EQ(alone->cpus.size(), 1U);
+  EXPECT_EQ(alone->cpus[0].cpu, 1U);
+  // Loads unknown everywhere: idle CPUs stay unknown, not zero.
+  const auto blind = Json::parse(R"({"window_s": 1, "irqs": [
+    {"irq": 24, "count": 10, "load_ns": null, "per_cpu": [{"cpu": 1, "count": 10, "load_ns": null}]}]})");
+  auto b = top_view(blind, &cpus);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->cpus[0].load_ns, std::nullopt);
+  EXPECT_FALSE(top_view(irqs, &irqs).has_value());  // not a CPU list
+}
+
 std::vector<std::uint32_t> order(TopView v, TopSort sort) {
   sort_rows(v.rows, sort);
   std::vector<std::uint32_t> out;

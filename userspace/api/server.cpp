@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -40,6 +41,16 @@ void reply(httplib::Response& res, int status, const json& body) {
 void error(httplib::Response& res, int status, const std::string& message) { reply(res, status, json{{"error", message}}); }
 
 // Every query parameter must be one the route knows.
+// /v1/irqs?per_cpu=active|all: true for every CPU; nullopt after a 400.
+std::optional<bool> per_cpu_param(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_param("per_cpu")) return false;
+  const std::string v = req.get_param_value("per_cpu");
+  if (v == "active") return false;
+  if (v == "all") return true;
+  error(res, 400, "per_cpu: expected active (the default: CPUs the IRQ ran on) or all");
+  return std::nullopt;
+}
+
 bool known_params(const httplib::Request& req, httplib::Response& res, std::initializer_list<const char*> allowed) {
   for (const auto& [key, value] : req.params) {
     bool ok = false;
@@ -137,8 +148,11 @@ struct Server::Impl {
 
   // The report's JSON of the current Status, parsed once per Status.
   std::mutex cache_mutex;
-  std::weak_ptr<const daemon::Status> cached_for;
-  std::shared_ptr<const json> cached;
+  // The report's JSON per status, [0] with each IRQ's per_cpu cut to the
+  // CPUs it was active on (what every call but ?per_cpu=all serves), [1]
+  // with every CPU.
+  std::array<std::weak_ptr<const daemon::Status>, 2> cached_for;
+  std::array<std::shared_ptr<const json>, 2> cached;
 
   Impl(ServerOptions o, daemon::DaemonControl& c) : options(std::move(o)), control(c) {}
 
@@ -151,19 +165,22 @@ struct Server::Impl {
     return st;
   }
 
-  std::shared_ptr<const json> report_json(const std::shared_ptr<const daemon::Status>& st) {
+  std::shared_ptr<const json> report_json(const std::shared_ptr<const daemon::Status>& st, bool every_cpu = false) {
     const std::lock_guard<std::mutex> lock(cache_mutex);
-    if (cached && !cached_for.owner_before(st) && !st.owner_before(cached_for)) return cached;
+    auto& cached_doc = cached[every_cpu ? 1 : 0];
+    auto& cached_status = cached_for[every_cpu ? 1 : 0];
+    if (cached_doc && !cached_status.owner_before(st) && !st.owner_before(cached_status)) return cached_doc;
     report::ReportOptions ro;
+    ro.active_per_cpu_only = !every_cpu;
     ro.version = options.version;
     ro.dry_run = st->dry_run;
     for (const auto& mr : st->applied) {
       ro.applied.push_back({mr.result.irq, mr.result.requested, std::string(apply::to_string(mr.result.outcome)),
                             mr.result.message});
     }
-    cached = std::make_shared<const json>(json::parse(report::render_json(*st->snapshot, ro, &st->plan)));
-    cached_for = st;
-    return cached;
+    cached_doc = std::make_shared<const json>(json::parse(report::render_json(*st->snapshot, ro, &st->plan)));
+    cached_status = st;
+    return cached_doc;
   }
 
   // Mutations: the Unix socket is root's alone (0600); over TCP the token.
@@ -391,19 +408,23 @@ struct Server::Impl {
                  {"last_error", st->last_error.empty() ? json(nullptr) : json(st->last_error)}});
     });
     s.Get("/v1/irqs", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!known_params(req, res, {})) return;
+      if (!known_params(req, res, {"per_cpu"})) return;
+      auto every_cpu = per_cpu_param(req, res);
+      if (!every_cpu) return;
       auto st = need_status(res);
       if (!st) return;
-      auto doc = report_json(st);
+      auto doc = report_json(st, *every_cpu);
       reply(res, 200, json{{"window_s", (*doc)["window_s"]}, {"collector", (*doc)["collector"]}, {"irqs", (*doc)["irqs"]}});
     });
     s.Get(R"(/v1/irqs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!known_params(req, res, {})) return;
+      if (!known_params(req, res, {"per_cpu"})) return;
+      auto every_cpu = per_cpu_param(req, res);
+      if (!every_cpu) return;
       auto st = need_status(res);
       if (!st) return;
       auto irq = irq_param(req.matches[1], res, *st);
       if (!irq) return;
-      auto doc = report_json(st);
+      auto doc = report_json(st, *every_cpu);
       for (const auto& i : (*doc)["irqs"]) {
         if (i["irq"] != raw(*irq)) continue;
         json out = i;

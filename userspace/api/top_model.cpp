@@ -59,12 +59,20 @@ std::string_view top_sort_name(TopSort sort) {
   return "";
 }
 
-core::Result<TopView> top_view(const Json& body) {
+core::Result<TopView> top_view(const Json& body, const Json* cpus_body) {
   try {
     TopView view;
     view.window_s = body.at("window_s").get<double>();
     if (const auto c = body.find("collector"); c != body.end() && c->is_string()) view.collector = c->get<std::string>();
     std::map<std::uint32_t, TopCpu> cpus;
+    if (cpus_body != nullptr) {
+      for (const auto& c : cpus_body->at("cpus")) {
+        if (!c.value("online", true)) continue;
+        const auto cpu = c.at("cpu").get<std::uint32_t>();
+        cpus[cpu].cpu = cpu;
+      }
+    }
+    bool any_load = false;
     for (const auto& irq : body.at("irqs")) {
       TopRow row;
       row.irq = irq.at("irq").get<std::uint32_t>();
@@ -84,15 +92,20 @@ core::Result<TopView> top_view(const Json& body) {
           if (const auto ns = json_u64(pc, "load_ns")) {
             c.load_ns = c.load_ns.value_or(0) + *ns;
             c.load_estimated = c.load_estimated || row.load_estimated;
+            any_load = true;
           }
         }
       }
       view.rows.push_back(std::move(row));
     }
-    for (auto& [id, c] : cpus) view.cpus.push_back(c);
+    for (auto& [id, c] : cpus) {
+      // A CPU no IRQ was active on costs nothing, when loads are known at all.
+      if (any_load && !c.load_ns) c.load_ns = 0;
+      view.cpus.push_back(c);
+    }
     return view;
   } catch (const nlohmann::json::exception& e) {
-    return core::Error{std::string("unexpected answer from irqbpfd to /v1/irqs: ") + e.what()};
+    return core::Error{std::string("unexpected answer from irqbpfd to /v1/irqs or /v1/cpus: ") + e.what()};
   }
 }
 

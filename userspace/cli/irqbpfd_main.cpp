@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", cpus_text, "Only these CPUs (list, e.g. 0-3,8)")->type_name("LIST");
   app.add_option("--columns", columns, "Share columns per cpu, node, package, or the busiest CPUs (top)")
       ->check(CLI::IsMember({"auto", "cpu", "node", "package", "top"}));
+  std::string per_cpu = "all";
+  app.add_option("--per-cpu", per_cpu,
+                 "JSON: each IRQ's per_cpu lists every CPU (all) or only those it ran on or cost time (active)")
+      ->check(CLI::IsMember({"all", "active"}));
 
   // Balancing policy and the daemon: these also come from the config file;
   // a flag given here wins over it.
@@ -142,7 +146,13 @@ int main(int argc, char** argv) {
   app.get_option("--collector")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.get_option("--lock-file")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   listen_opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a bad command line is a usage error (2),
+    // not one of CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (*simulate) {
     if (sim_ticks > 0) sim_options.ticks = sim_ticks;
     if (!sim_root.empty()) sim_options.root = sim_root;
@@ -204,6 +214,7 @@ int main(int argc, char** argv) {
                                                           {"package", Columns::kPackage},
                                                           {"top", Columns::kTop}};
   report.columns = kColumns.at(columns);
+  report.active_per_cpu_only = per_cpu == "active";
   if (!cpus_text.empty()) {
     auto cpus = irqbpfd::core::CpuSet::parse_list(cpus_text);
     if (!cpus) return fail("--cpus: " + cpus.error().message, 2);

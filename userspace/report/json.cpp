@@ -29,6 +29,13 @@ ordered_json vectors(const std::optional<std::array<std::uint64_t, collect::kSof
   return out;
 }
 
+// The IRQ counted on this CPU, or cost it time, in the window.
+bool active(const model::IrqCpuCount& pc) {
+  const auto nonzero = [](const std::optional<std::uint64_t>& v) { return v.value_or(0) != 0; };
+  return pc.count != 0 || nonzero(pc.load_ns) || nonzero(pc.hardirq_ns) || nonzero(pc.softirq_ns) ||
+         nonzero(pc.estimate_load_ns);
+}
+
 ordered_json topology_json(const topology::Machine& machine) {
   ordered_json nodes = ordered_json::array();
   for (const auto& node : machine.nodes) {
@@ -92,6 +99,7 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     ordered_json per_cpu = ordered_json::array();
     for (const auto& pc : irq.per_cpu) {
       if (!cpus.contains(pc.cpu)) continue;
+      if (options.active_per_cpu_only && !active(pc)) continue;
       ordered_json entry = {{"cpu", raw(pc.cpu)},
                             {"count", pc.count},
                             {"share_pct", pc.share_pct},

@@ -93,10 +93,15 @@ void draw(const api::TopView& view, api::TopSort sort, const std::string& source
 
 int run_top(api::Requester& api, const TopOptions& options) {
   StopSignals signals;
-  auto first = api.get("/v1/irqs");
-  if (!first) {
-    std::fprintf(stderr, "irqbpfctl: %s\n", first.error().message.c_str());
-    return 1;
+  // Both views, cpus first: the IRQs' per_cpu lists only where each ran,
+  // the CPU list gives the idle CPUs their (empty) bars.
+  const auto fetch = [&api] { return std::pair{api.get("/v1/cpus"), api.get("/v1/irqs")}; };
+  auto first = fetch();
+  for (const auto* answer : {&first.first, &first.second}) {
+    if (!*answer) {
+      std::fprintf(stderr, "irqbpfctl: %s\n", answer->error().message.c_str());
+      return 1;
+    }
   }
   const std::string source = api.describe();
   const std::string every = fmt::format("every {:g} s", static_cast<double>(options.interval.count()) / 1000.0);
@@ -104,9 +109,12 @@ int run_top(api::Requester& api, const TopOptions& options) {
   api::TopSort sort = options.sort;
   std::string status;
   std::optional<std::string> shown_at;  // when the view on screen was fetched
-  const auto take = [&](const core::Result<api::Response>& answer) {
-    const auto body = api::answer_json(api, answer);
-    auto next = body ? api::top_view(*body) : core::Result<api::TopView>(body.error());
+  const auto take = [&](const std::pair<core::Result<api::Response>, core::Result<api::Response>>& answers) {
+    const auto cpus = api::answer_json(api, answers.first);
+    const auto body = api::answer_json(api, answers.second);
+    auto next = !cpus   ? core::Result<api::TopView>(cpus.error())
+                : !body ? core::Result<api::TopView>(body.error())
+                        : api::top_view(*body, &*cpus);
     const std::string now = clock_text();
     if (next) {
       view = std::move(*next);
@@ -139,7 +147,7 @@ int run_top(api::Requester& api, const TopOptions& options) {
       }
     }
     if (quit) break;
-    if (g_stop == 0) take(api.get("/v1/irqs"));
+    if (g_stop == 0) take(fetch());
   }
   return 0;
 }

@@ -52,8 +52,10 @@ struct TopView {
   std::vector<TopCpu> cpus;  // ascending
 };
 
-// From the body of GET /v1/irqs.
-core::Result<TopView> top_view(const Json& irqs_body);
+// From the body of GET /v1/irqs, whose per_cpu lists only the CPUs each IRQ
+// was active on; the body of GET /v1/cpus, when given, adds a bar for every
+// online CPU, idle ones included.
+core::Result<TopView> top_view(const Json& irqs_body, const Json* cpus_body = nullptr);
 
 // Biggest first for rate, handler, softirq and load (unknown last), IRQ
 // number ascending for kIrq; ties always by IRQ number.

@@ -35,6 +35,10 @@ struct ReportOptions {
   std::string version;                 // printed in the header and JSON
   bool dry_run = true;                 // the plan was only shown (false: applied, see `applied`)
   std::vector<AppliedRow> applied;     // what the writes did, when applied
+  // JSON: each IRQ's per_cpu lists every selected CPU (false) or only those
+  // where it counted or cost time in the window (true): on 256 CPUs x 2000
+  // IRQs the full list is half a million entries, nearly all zero.
+  bool active_per_cpu_only = false;
 };
 
 // With a plan, the table ends with what would change and the JSON gains
