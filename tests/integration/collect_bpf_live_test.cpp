@@ -80,19 +80,6 @@ std::map<std::uint32_t, std::uint64_t> proc_totals(const RawSample& s) {
   return out;
 }
 
-// The kernel frees a program after an RCU grace period once its last link
-// and fd close, so it may stay listed for a moment: wait (bounded) for the
-// count to settle.
-int settled_program_count(int expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  int n = testing::loaded_irqbpfd_programs();
-  while (n != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    n = testing::loaded_irqbpfd_programs();
-  }
-  return n;
-}
-
 class LiveBpf : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -153,14 +140,18 @@ TEST_F(LiveBpf, DiskIrqCountMatchesProcInterruptsAndGetsItsSoftirqTime) {
 }
 
 TEST_F(LiveBpf, ProgramsAreDetachedWhenTheCollectorGoes) {
-  const int baseline = testing::loaded_irqbpfd_programs();
+  // This process's own links: other tests may load programs meanwhile.
+  const std::size_t links_before = testing::attached_program_ids(getpid()).size();
+  std::vector<unsigned> ours;
   {
     core::SteadyClock clock;
     auto collector = BpfCollector::open(sys::SysRoot("/"), clock);
     ASSERT_TRUE(collector.has_value()) << collector.error().message;
-    EXPECT_EQ(testing::loaded_irqbpfd_programs(), baseline + 5);
+    ours = testing::attached_program_ids(getpid());
+    EXPECT_EQ(ours.size(), links_before + 5);
   }
-  EXPECT_EQ(settled_program_count(baseline), baseline);
+  EXPECT_EQ(testing::attached_program_ids(getpid()).size(), links_before) << "links left open";
+  EXPECT_EQ(testing::still_loaded(ours), 0) << "programs left loaded";
 }
 
 TEST_F(LiveBpf, AutoPicksBpfHereAndReportsMeasuredLoad) {
@@ -226,7 +217,6 @@ TEST_F(LiveBpf, FallsBackToProcWithTheReasonWhenLoadingFails) {
 class StopSignal : public LiveBpf, public ::testing::WithParamInterface<int> {};
 
 TEST_P(StopSignal, DuringOnceDetachesAndExits) {
-  const int baseline = testing::loaded_irqbpfd_programs();
   std::vector<std::string> args = {IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "30"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -240,10 +230,12 @@ TEST_P(StopSignal, DuringOnceDetachesAndExits) {
   posix_spawn_file_actions_destroy(&actions);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (testing::loaded_irqbpfd_programs() < baseline + 5 && std::chrono::steady_clock::now() < deadline) {
+  std::vector<unsigned> attached = testing::attached_program_ids(pid);
+  while (attached.size() < 5 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    attached = testing::attached_program_ids(pid);
   }
-  EXPECT_EQ(testing::loaded_irqbpfd_programs(), baseline + 5) << "irqbpfd never attached";
+  EXPECT_EQ(attached.size(), 5U) << "irqbpfd never attached";
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the window's wait
   const auto sent = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(pid, GetParam()), 0);
@@ -253,7 +245,7 @@ TEST_P(StopSignal, DuringOnceDetachesAndExits) {
   EXPECT_LT(took, std::chrono::seconds(5)) << "signal " << GetParam() << " did not end the 30 s window";
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_EQ(settled_program_count(baseline), baseline);
+  EXPECT_EQ(testing::still_loaded(attached), 0) << "programs left loaded";
 }
 
 INSTANTIATE_TEST_SUITE_P(IntAndTerm, StopSignal, ::testing::Values(SIGINT, SIGTERM));

@@ -1,5 +1,5 @@
-// Which BPF programs are loaded in the kernel, by name: for tests that check
-// irqbpfd detached everything it attached.
+// Which BPF programs a process has attached, and whether they are still
+// loaded: for tests that check irqbpfd detached everything it attached.
 #pragma once
 
 #include <string>
@@ -7,9 +7,11 @@
 
 namespace irqbpfd::testing {
 
-// Names of every loaded BPF program (needs CAP_SYS_ADMIN or root).
-std::vector<std::string> loaded_bpf_program_names();
-// How many loaded programs carry one of irq_stats' program names.
-int loaded_irqbpfd_programs();
+// The ids of the programs that process `pid` has attached: the prog_id of
+// each bpf_link it holds open (from /proc/PID/fdinfo). Empty once it exits.
+std::vector<unsigned> attached_program_ids(int pid);
+// How many of `ids` are still loaded, waiting (bounded) for the kernel to
+// free them after their last fd closed (an RCU grace period).
+int still_loaded(const std::vector<unsigned>& ids);
 
 }  // namespace irqbpfd::testing
