@@ -6,9 +6,9 @@
 #   scripts/bench-balance.sh [--ticks N] [SCENARIO.toml...]
 # Default: every file in tests/bench/scenarios, 20 ticks. Writes the table to
 # stdout and the rows to tests/bench/balance_quality.json; then times plan()
-# alone on the 256-CPU scenario with Google Benchmark. Needs root for the
-# irqbalance runs (mount namespace); without root, pass --runs replay,proc
-# through BENCH_RUNS.
+# and build_snapshot() alone on the 256-CPU scenario with Google Benchmark.
+# Needs root for the irqbalance runs (mount namespace); without root, pass
+# --runs replay,proc through BENCH_RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ticks=20
@@ -25,4 +25,7 @@ export TMPDIR=/dev/shm
 build/release/bin/bench_balance_quality --ticks "$ticks" --runs "$runs" --json tests/bench/balance_quality.json "${files[@]}"
 echo
 build/release/bin/bench_balance_plan --scenario tests/bench/scenarios/big-256.toml --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true
+echo
+build/release/bin/bench_snapshot --scenario tests/bench/scenarios/big-256.toml --benchmark_repetitions=5 \
   --benchmark_report_aggregates_only=true

@@ -37,50 +37,91 @@ std::uint64_t minus(std::uint64_t now, std::uint64_t then) { return now >= then 
 // the programs were loaded). Replaces the /proc counts of every IRQ inside
 // the sized maps; IRQs beyond them keep /proc counts and get no load.
 void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect::BpfReading& after) {
-  using Key = std::pair<std::uint32_t, std::uint32_t>;  // (irq, cpu)
-  std::map<Key, const collect::BpfCell*> then;
+  // Cells keyed (irq << 32 | cpu) and sorted, so one IRQ's cells form a run
+  // and a cell is found by binary search: no tree of half a million nodes on
+  // a 256-CPU machine.
+  const auto key = [](core::IrqNumber irq, CpuId cpu) { return (std::uint64_t{raw(irq)} << 32) | raw(cpu); };
+  const auto by_key = [&](const collect::BpfCell& x, const collect::BpfCell& y) {
+    return key(x.irq, x.cpu) < key(y.irq, y.cpu);
+  };
+  std::vector<collect::BpfCell> then;
   if (before != nullptr) {
-    for (const auto& c : before->cells) then[{raw(c.irq), raw(c.cpu)}] = &c;
+    then = before->cells;
+    if (!std::is_sorted(then.begin(), then.end(), by_key)) std::sort(then.begin(), then.end(), by_key);
   }
-  std::map<Key, collect::BpfCell> delta;
+  std::vector<collect::BpfCell> delta;
+  delta.reserve(after.cells.size());
   for (const auto& c : after.cells) {
     collect::BpfCell d = c;
-    if (auto it = then.find({raw(c.irq), raw(c.cpu)}); it != then.end()) {
+    auto it = std::lower_bound(then.begin(), then.end(), c, by_key);
+    if (it != then.end() && it->irq == c.irq && it->cpu == c.cpu) {
       // Counters only grow while the programs stay loaded; a smaller value
       // means they were reloaded: count from zero.
-      const bool reloaded = c.count < it->second->count;
-      d.count = reloaded ? c.count : c.count - it->second->count;
-      d.hardirq_ns = reloaded ? c.hardirq_ns : minus(c.hardirq_ns, it->second->hardirq_ns);
-      d.softirq_ns = reloaded ? c.softirq_ns : minus(c.softirq_ns, it->second->softirq_ns);
+      const bool reloaded = c.count < it->count;
+      d.count = reloaded ? c.count : c.count - it->count;
+      d.hardirq_ns = reloaded ? c.hardirq_ns : minus(c.hardirq_ns, it->hardirq_ns);
+      d.softirq_ns = reloaded ? c.softirq_ns : minus(c.softirq_ns, it->softirq_ns);
     }
-    delta[{raw(c.irq), raw(c.cpu)}] = d;
+    delta.push_back(d);
   }
-  std::map<std::uint32_t, const collect::BpfHistogram*> hist_then;
-  if (before != nullptr) {
-    for (const auto& h : before->histograms) hist_then[raw(h.irq)] = &h;
-  }
+  if (!std::is_sorted(delta.begin(), delta.end(), by_key)) std::sort(delta.begin(), delta.end(), by_key);
+  const auto histogram_of = [](const collect::BpfReading& r) {
+    std::unordered_map<std::uint32_t, const collect::BpfHistogram*> out;
+    out.reserve(r.histograms.size());
+    for (const auto& h : r.histograms) out[raw(h.irq)] = &h;
+    return out;
+  };
+  const auto hist_now = histogram_of(after);
+  const auto hist_then = before != nullptr ? histogram_of(*before)
+                                           : std::unordered_map<std::uint32_t, const collect::BpfHistogram*>{};
 
-  std::unordered_map<std::uint32_t, std::uint64_t> per_cpu_interrupts;
+  std::uint32_t cpu_top = 0;
+  for (const auto& cs : snap.cpus) cpu_top = std::max(cpu_top, raw(cs.cpu) + 1);
+  std::vector<std::uint64_t> per_cpu_interrupts(cpu_top, 0);  // by CPU id
+  const auto add_interrupts = [&](CpuId c, std::uint64_t n) {
+    if (raw(c) >= per_cpu_interrupts.size()) per_cpu_interrupts.resize(raw(c) + 1, 0);
+    per_cpu_interrupts[raw(c)] += n;
+  };
+  std::vector<int> slot;  // per_cpu index of each CPU id, for the IRQ at hand
   for (auto& is : snap.irqs) {
     const std::uint32_t irq = raw(is.desc.irq);
     if (irq >= after.sizing.max_irqs) {
       is.beyond_bpf_maps = true;
-      for (const auto& pc : is.per_cpu) per_cpu_interrupts[raw(pc.cpu)] += pc.count;
+      for (const auto& pc : is.per_cpu) add_interrupts(pc.cpu, pc.count);
       continue;
     }
-    std::uint64_t count = 0, hard = 0, soft = 0;
     for (auto& pc : is.per_cpu) {
-      auto it = delta.find({irq, raw(pc.cpu)});
-      const collect::BpfCell zero{};
-      const collect::BpfCell& d = it == delta.end() ? zero : it->second;
-      pc.count = d.count;
-      pc.hardirq_ns = d.hardirq_ns;
-      pc.softirq_ns = d.softirq_ns;
-      pc.load_ns = d.hardirq_ns + d.softirq_ns;
-      count += d.count;
-      hard += d.hardirq_ns;
-      soft += d.softirq_ns;
-      per_cpu_interrupts[raw(pc.cpu)] += d.count;
+      pc.count = 0;
+      pc.hardirq_ns = 0;
+      pc.softirq_ns = 0;
+      pc.load_ns = 0;
+    }
+    std::uint64_t count = 0, hard = 0, soft = 0;
+    const auto first = std::lower_bound(delta.begin(), delta.end(), key(is.desc.irq, CpuId{0}),
+                                        [&](const collect::BpfCell& c, std::uint64_t k) { return key(c.irq, c.cpu) < k; });
+    bool indexed = false;
+    for (auto it = first; it != delta.end() && it->irq == is.desc.irq; ++it) {
+      if (!indexed) {
+        // Every IRQ's per_cpu has the same columns; index them once per IRQ
+        // with cells (cheap next to the cells' work, and safe if they differ).
+        slot.assign(cpu_top, -1);
+        for (std::size_t p = 0; p < is.per_cpu.size(); ++p) {
+          const auto c = raw(is.per_cpu[p].cpu);
+          if (c >= slot.size()) slot.resize(c + 1, -1);
+          slot[c] = static_cast<int>(p);
+        }
+        indexed = true;
+      }
+      if (raw(it->cpu) >= slot.size() || slot[raw(it->cpu)] < 0) continue;  // not a column CPU
+      IrqCpuCount& pc = is.per_cpu[static_cast<std::size_t>(slot[raw(it->cpu)])];
+      pc.count = it->count;
+      pc.hardirq_ns = it->hardirq_ns;
+      pc.softirq_ns = it->softirq_ns;
+      pc.load_ns = it->hardirq_ns + it->softirq_ns;
+      count += it->count;
+      hard += it->hardirq_ns;
+      soft += it->softirq_ns;
+      add_interrupts(it->cpu, it->count);
     }
     is.count = count;
     is.hardirq_ns = hard;
@@ -90,11 +131,10 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     for (auto& pc : is.per_cpu) {
       pc.share_pct = count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(count);
     }
-    for (const auto& h : after.histograms) {
-      if (raw(h.irq) != irq) continue;
-      std::array<std::uint64_t, collect::kHistBuckets> window = h.buckets;
+    if (auto h = hist_now.find(irq); h != hist_now.end()) {
+      std::array<std::uint64_t, collect::kHistBuckets> window = h->second->buckets;
       if (auto t = hist_then.find(irq); t != hist_then.end()) {
-        for (std::size_t b = 0; b < window.size(); ++b) window[b] = minus(h.buckets[b], t->second->buckets[b]);
+        for (std::size_t b = 0; b < window.size(); ++b) window[b] = minus(h->second->buckets[b], t->second->buckets[b]);
       }
       is.p50_ns = histogram_quantile(window, 0.50);
       is.p99_ns = histogram_quantile(window, 0.99);
@@ -127,7 +167,7 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     it->softirq_vector_ns = vec;
     it->softirq_unattributed_ns = unattributed;
   }
-  for (auto& cs : snap.cpus) cs.interrupts = per_cpu_interrupts[raw(cs.cpu)];
+  for (auto& cs : snap.cpus) cs.interrupts = raw(cs.cpu) < per_cpu_interrupts.size() ? per_cpu_interrupts[raw(cs.cpu)] : 0;
   snap.bpf = status;
 }
 
@@ -193,7 +233,8 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
 
   // Per-CPU irq+softirq time in the window, from /proc/stat.
-  std::unordered_map<std::uint32_t, std::uint64_t> cpu_time_ns;
+  std::vector<std::optional<std::uint64_t>> cpu_time_ns;  // by CPU id; nullopt: not in /proc/stat
+  bool any_cpu_time = false;
   if (after.stat && (before == nullptr || before->stat)) {
     const double ns_per_tick = 1e9 / static_cast<double>(user_hz);
     for (const auto& t : after.stat->cpus) {
@@ -209,7 +250,9 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
       CpuSnapshot& cs = snap.cpus[it->second];
       cs.irq_ns = static_cast<std::uint64_t>(static_cast<double>(irq_ticks) * ns_per_tick);
       cs.softirq_ns = static_cast<std::uint64_t>(static_cast<double>(softirq_ticks) * ns_per_tick);
+      if (raw(t.cpu) >= cpu_time_ns.size()) cpu_time_ns.resize(raw(t.cpu) + 1);
       cpu_time_ns[raw(t.cpu)] = *cs.irq_ns + *cs.softirq_ns;
+      any_cpu_time = true;
     }
   }
 
@@ -264,55 +307,53 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
       if (then_row == nullptr || raw(c) >= before_column.size()) return std::nullopt;
       return at(*then_row, before_column[raw(c)]);
     };
-    // A counter that went backwards means the IRQ was freed and allocated
-    // again between the readings: its counts restarted at zero.
-    if (then_row != nullptr) {
-      for (std::size_t i = 0; i < columns.size(); ++i) {
-        const auto n = at(row, static_cast<int>(i));
-        const auto b = then_of(columns[i]);
-        if (n && b && *b > *n) is.counter_reset = true;
-      }
-    }
+    // One pass per column. A counter that went backwards means the IRQ was
+    // freed and allocated again between the readings: its counts restarted
+    // at zero, so the whole row then counts from zero.
+    const bool cumulative = before == nullptr || is.appeared;
     is.per_cpu.reserve(columns.size());
     for (std::size_t i = 0; i < columns.size(); ++i) {
       const CpuId c = columns[i];
-      IrqCpuCount pc;
+      IrqCpuCount& pc = is.per_cpu.emplace_back();
       pc.cpu = c;
-      const std::uint64_t n = at(row, static_cast<int>(i)).value_or(0);
-      if (before == nullptr || is.appeared || is.counter_reset) {
-        pc.count = n;
+      const auto n = at(row, static_cast<int>(i));
+      if (cumulative) {
+        pc.count = n.value_or(0);
       } else if (const auto b = then_of(c)) {
-        pc.count = n - *b;
+        if (n && *b > *n) is.counter_reset = true;
+        pc.count = n.value_or(0) >= *b ? n.value_or(0) - *b : 0;
       } else {
         pc.count = 0;  // CPU came online inside the window: no baseline for it
       }
+    }
+    if (is.counter_reset) {
+      for (std::size_t i = 0; i < columns.size(); ++i) is.per_cpu[i].count = at(row, static_cast<int>(i)).value_or(0);
+    }
+    for (const auto& pc : is.per_cpu) {
       is.count += pc.count;
-      device_counts[raw(c)] += pc.count;
-      is.per_cpu.push_back(pc);
+      device_counts[raw(pc.cpu)] += pc.count;
     }
     for (auto& pc : is.per_cpu) {
       pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
     }
     snap.irqs.push_back(std::move(is));
   }
-  std::unordered_map<std::uint32_t, std::uint64_t> cpu_device_counts;
-  for (std::uint32_t c = 0; c < cpu_top; ++c) {
-    if (device_counts[c] > 0) cpu_device_counts[c] = device_counts[c];
-  }
+  const auto device_count = [&](CpuId c) { return raw(c) < device_counts.size() ? device_counts[raw(c)] : 0; };
 
   // irqbalance's estimate: a CPU's irq+softirq time split over the IRQs it
   // served, in proportion to their interrupt counts (from /proc).
   const bool measured = after.bpf.has_value() && (before == nullptr || before->bpf.has_value());
-  if (!cpu_time_ns.empty() && (!measured || input.compare_estimate)) {
+  if (any_cpu_time && (!measured || input.compare_estimate)) {
     for (auto& is : snap.irqs) {
       std::uint64_t total = 0;
       for (auto& pc : is.per_cpu) {
-        auto t = cpu_time_ns.find(raw(pc.cpu));
-        const std::uint64_t served = cpu_device_counts[raw(pc.cpu)];
-        if (t == cpu_time_ns.end()) continue;
+        if (raw(pc.cpu) >= cpu_time_ns.size() || !cpu_time_ns[raw(pc.cpu)]) continue;
+        const std::uint64_t cpu_ns = *cpu_time_ns[raw(pc.cpu)];
+        const std::uint64_t served = device_count(pc.cpu);
         const std::uint64_t ns =
-            served == 0 ? 0
-                        : static_cast<std::uint64_t>(static_cast<long double>(t->second) * pc.count / served);
+            served == 0 || pc.count == 0
+                ? 0
+                : static_cast<std::uint64_t>(static_cast<long double>(cpu_ns) * pc.count / served);
         (measured ? pc.estimate_load_ns : pc.load_ns) = ns;
         total += ns;
       }
@@ -335,7 +376,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
 
   // Per-CPU interrupt totals: device rows and named rows.
   for (auto& cs : snap.cpus) {
-    if (!measured) cs.interrupts = cpu_device_counts[raw(cs.cpu)];
+    if (!measured) cs.interrupts = device_count(cs.cpu);
   }
   std::unordered_map<std::string, const sys::InterruptRow*> before_named;
   if (before != nullptr) {
@@ -368,7 +409,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   // IRQs in the first reading that the last one no longer lists vanished too.
   if (before != nullptr) {
     for (const auto& row : before->interrupts.rows) {
-      if (row.irq && after.interrupts.find(*row.irq) == nullptr) snap.vanished.push_back(*row.irq);
+      if (row.irq && after_rows.count(raw(*row.irq)) == 0) snap.vanished.push_back(*row.irq);
     }
   }
   std::sort(snap.vanished.begin(), snap.vanished.end(), [](auto a, auto b) { return raw(a) < raw(b); });

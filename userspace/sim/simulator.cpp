@@ -229,6 +229,7 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     in.cpu_state = &*cpu_state;
     in.machine = &fm.machine();  // the scenario's topology, not one read from the root
     in.user_hz = 100;
+    if (options.on_window) options.on_window(tick, in);
     auto snap = model::build_snapshot(in);
     if (!snap) return snap.error().with_context(where + ": snapshot");
 

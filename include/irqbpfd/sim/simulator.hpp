@@ -40,6 +40,9 @@ struct SimOptions {
   // Called each tick with the snapshot and state the balancer plans from
   // (benchmarks keep them to time plan() alone).
   std::function<void(std::uint32_t tick, const model::Snapshot&, const balance::State&)> on_snapshot;
+  // Called each tick with what build_snapshot is about to read (benchmarks
+  // keep a copy to time build_snapshot alone).
+  std::function<void(std::uint32_t tick, const model::WindowInput&)> on_window;
 };
 
 struct SimMove {
