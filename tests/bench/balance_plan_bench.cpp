@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "irqbpfd/balance/balancer.hpp"
+#include "bench_scenario.hpp"
 #include "irqbpfd/sim/scenario.hpp"
 #include "irqbpfd/sim/simulator.hpp"
 
@@ -41,24 +42,9 @@ void BM_Plan(benchmark::State& st, const std::optional<Captured>* which) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string file;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
-      file = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  if (file.empty()) {
-    std::fprintf(stderr, "usage: bench_balance_plan --scenario FILE [benchmark flags]\n");
-    return 2;
-  }
-  auto scenario = irqbpfd::sim::load_scenario(file);
-  if (!scenario) {
-    std::fprintf(stderr, "%s\n", scenario.error().message.c_str());
-    return 1;
-  }
+  std::vector<char*> rest;
+  auto scenario = irqbpfd::bench::scenario_from_args(argc, argv, "bench_balance_plan", rest);
+  if (!scenario) return 2;
   g_policy = scenario->policy;
   irqbpfd::sim::SimOptions options;
   options.on_snapshot = [&](std::uint32_t tick, const irqbpfd::model::Snapshot& s, const irqbpfd::balance::State& st) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "irqbpfd/model/snapshot.hpp"
+#include "bench_scenario.hpp"
 #include "irqbpfd/sim/scenario.hpp"
 #include "irqbpfd/sim/simulator.hpp"
 
@@ -66,24 +67,9 @@ void BM_BuildSnapshot(benchmark::State& st, const std::optional<Window>* which) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string file;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
-      file = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  if (file.empty()) {
-    std::fprintf(stderr, "usage: bench_snapshot --scenario FILE [benchmark flags]\n");
-    return 2;
-  }
-  auto scenario = irqbpfd::sim::load_scenario(file);
-  if (!scenario) {
-    std::fprintf(stderr, "%s\n", scenario.error().message.c_str());
-    return 1;
-  }
+  std::vector<char*> rest;
+  auto scenario = irqbpfd::bench::scenario_from_args(argc, argv, "bench_snapshot", rest);
+  if (!scenario) return 2;
   irqbpfd::sim::SimOptions options;
   options.ticks = 3;
   options.on_window = [&](std::uint32_t, const irqbpfd::model::WindowInput& in) {

@@ -1,0 +1,40 @@
+// The command line the simulator benchmarks share: `--scenario FILE` taken
+// out, the rest left for Google Benchmark, the scenario loaded.
+#pragma once
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "irqbpfd/sim/scenario.hpp"
+
+namespace irqbpfd::bench {
+
+// The scenario named by --scenario, or nullopt after printing why (usage or
+// the loader's error). `rest` gets argv[0] and every other argument.
+inline std::optional<sim::Scenario> scenario_from_args(int argc, char** argv, const char* program,
+                                                       std::vector<char*>& rest) {
+  std::string file;
+  rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
+      file = argv[++i];
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (file.empty()) {
+    std::fprintf(stderr, "usage: %s --scenario FILE [benchmark flags]\n", program);
+    return std::nullopt;
+  }
+  auto scenario = sim::load_scenario(file);
+  if (!scenario) {
+    std::fprintf(stderr, "%s\n", scenario.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(*scenario);
+}
+
+}  // namespace irqbpfd::bench
