@@ -62,10 +62,18 @@ struct cpu_state {
   __u32 softirq_vec1;                      /* vector + 1 of the open softirq, 0: none */
   __u32 softirq_owner;                     /* irq + 1 charged for the open softirq, 0: none */
   __u32 pending_raiser[IRQBPFD_NR_SOFTIRQS]; /* irq + 1 that first raised a vector since its last run */
+  __u8 pad[128 - 76];                      /* one CPU per two whole cache lines */
 };
 
+_Static_assert(sizeof(struct cpu_state) == 128, "cpu_state: two cache lines per CPU");
+
+/* Indexed by CPU. An mmapable array's values start page-aligned, so each
+ * CPU's state starts on a cache line of its own and the hardirq fields the
+ * hot path touches share that one line; a per-CPU map aligns its values to
+ * 8 bytes only. Sized to the possible CPUs by userspace before load. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct cpu_state);
@@ -76,8 +84,8 @@ static __always_inline __u64 now_ns(void) {
 }
 
 static __always_inline struct cpu_state *this_state(void) {
-  __u32 zero = 0;
-  return bpf_map_lookup_elem(&state, &zero);
+  __u32 cpu = bpf_get_smp_processor_id();
+  return bpf_map_lookup_elem(&state, &cpu);
 }
 
 static __always_inline struct irqbpfd_cpu *this_cpu_stats(void) {

@@ -150,6 +150,9 @@ core::Result<std::unique_ptr<BpfPrograms::State>> try_load(const BpfOptions& opt
   if (int err = bpf_map__set_max_entries(skel->maps.cpu_stats, options.sizing.nr_cpus); err != 0) {
     return core::errno_error("sizing BPF maps", -err);
   }
+  if (int err = bpf_map__set_max_entries(skel->maps.state, options.sizing.nr_cpus); err != 0) {
+    return core::errno_error("sizing BPF maps", -err);
+  }
   if (int err = bpf_map__set_max_entries(skel->maps.hist, options.sizing.max_irqs * IRQBPFD_HIST_BUCKETS); err != 0) {
     return core::errno_error("sizing BPF maps", -err);
   }
