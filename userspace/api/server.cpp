@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -40,7 +39,6 @@ void reply(httplib::Response& res, int status, const json& body) {
 }
 void error(httplib::Response& res, int status, const std::string& message) { reply(res, status, json{{"error", message}}); }
 
-// Every query parameter must be one the route knows.
 // /v1/irqs?per_cpu=active|all: true for every CPU; nullopt after a 400.
 std::optional<bool> per_cpu_param(const httplib::Request& req, httplib::Response& res) {
   if (!req.has_param("per_cpu")) return false;
@@ -51,6 +49,7 @@ std::optional<bool> per_cpu_param(const httplib::Request& req, httplib::Response
   return std::nullopt;
 }
 
+// Every query parameter must be one the route knows.
 bool known_params(const httplib::Request& req, httplib::Response& res, std::initializer_list<const char*> allowed) {
   for (const auto& [key, value] : req.params) {
     bool ok = false;
@@ -148,11 +147,12 @@ struct Server::Impl {
 
   // The report's JSON of the current Status, parsed once per Status.
   std::mutex cache_mutex;
-  // The report's JSON per status, [0] with each IRQ's per_cpu cut to the
-  // CPUs it was active on (what every call but ?per_cpu=all serves), [1]
-  // with every CPU.
-  std::array<std::weak_ptr<const daemon::Status>, 2> cached_for;
-  std::array<std::shared_ptr<const json>, 2> cached;
+  // With each IRQ's per_cpu cut to the CPUs it was active on: what every
+  // call but ?per_cpu=all serves. The full list (half a million entries on
+  // 256 CPUs x 2000 IRQs) is rendered per request, one at a time under the
+  // lock, and not kept.
+  std::weak_ptr<const daemon::Status> cached_for;
+  std::shared_ptr<const json> cached;
 
   Impl(ServerOptions o, daemon::DaemonControl& c) : options(std::move(o)), control(c) {}
 
@@ -167,9 +167,7 @@ struct Server::Impl {
 
   std::shared_ptr<const json> report_json(const std::shared_ptr<const daemon::Status>& st, bool every_cpu = false) {
     const std::lock_guard<std::mutex> lock(cache_mutex);
-    auto& cached_doc = cached[every_cpu ? 1 : 0];
-    auto& cached_status = cached_for[every_cpu ? 1 : 0];
-    if (cached_doc && !cached_status.owner_before(st) && !st.owner_before(cached_status)) return cached_doc;
+    if (!every_cpu && cached && !cached_for.owner_before(st) && !st.owner_before(cached_for)) return cached;
     report::ReportOptions ro;
     ro.active_per_cpu_only = !every_cpu;
     ro.version = options.version;
@@ -178,9 +176,12 @@ struct Server::Impl {
       ro.applied.push_back({mr.result.irq, mr.result.requested, std::string(apply::to_string(mr.result.outcome)),
                             mr.result.message});
     }
-    cached_doc = std::make_shared<const json>(json::parse(report::render_json(*st->snapshot, ro, &st->plan)));
-    cached_status = st;
-    return cached_doc;
+    auto doc = std::make_shared<const json>(json::parse(report::render_json(*st->snapshot, ro, &st->plan)));
+    if (!every_cpu) {
+      cached = doc;
+      cached_for = st;
+    }
+    return doc;
   }
 
   // Mutations: the Unix socket is root's alone (0600); over TCP the token.
