@@ -259,7 +259,8 @@ TEST(ApiClient, TopShowsTheIrqsInATerminalAndQuitsOnQ) {
   Tmux tmux(d.host().dir());
   const fs::path rc = d.host().dir() / "top.rc";
   const std::string command = std::string(IRQBPFCTL_BINARY) + " --url http://127.0.0.1 --port " + std::to_string(d.port()) +
-                              " top --interval 0.3; echo $? > " + rc.string() + "; stty -a > " + rc.string() + ".stty; sleep 60";
+                              " top --interval 0.3; echo $? > " + rc.string() + "; stty -a > " + rc.string() +
+                              ".tmp && mv " + rc.string() + ".tmp " + rc.string() + ".stty; sleep 60";
   auto r = tmux({"new-session", "-d", "-s", "top", "-x", "120", "-y", "40", command});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
@@ -280,7 +281,8 @@ TEST(ApiClient, TopShowsTheIrqsInATerminalAndQuitsOnQ) {
   const auto end = std::chrono::steady_clock::now() + 10s;
   while (!fs::exists(rc.string() + ".stty") && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(50ms);
   EXPECT_EQ(read_text(rc), "0\n");
-  // The terminal is back in cooked mode with echo.
+  // The terminal is back in cooked mode with echo (the .stty file appears
+  // whole: written aside, then renamed).
   const std::string stty = read_text(rc.string() + ".stty");
   EXPECT_THAT(stty, HasSubstr(" icanon "));
   EXPECT_THAT(stty, HasSubstr(" echo "));
