@@ -82,7 +82,25 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     if (raw(c) >= per_cpu_interrupts.size()) per_cpu_interrupts.resize(raw(c) + 1, 0);
     per_cpu_interrupts[raw(c)] += n;
   };
-  std::vector<int> slot;  // per_cpu index of each CPU id, for the IRQ at hand
+  // Every IRQ's per_cpu lists the same column CPUs in the same order: index
+  // them once, from the first IRQ, and check the guess per cell.
+  std::vector<int> slot;  // per_cpu index of each CPU id
+  if (!snap.irqs.empty()) {
+    for (std::size_t p = 0; p < snap.irqs.front().per_cpu.size(); ++p) {
+      const auto c = raw(snap.irqs.front().per_cpu[p].cpu);
+      if (c >= slot.size()) slot.resize(c + 1, -1);
+      slot[c] = static_cast<int>(p);
+    }
+  }
+  // The entry of `cpu` in `per_cpu`, or nullptr when it is not a column CPU.
+  const auto entry_of = [&slot](std::vector<IrqCpuCount>& per_cpu, CpuId cpu) -> IrqCpuCount* {
+    if (raw(cpu) < slot.size() && slot[raw(cpu)] >= 0) {
+      const auto p = static_cast<std::size_t>(slot[raw(cpu)]);
+      if (p < per_cpu.size() && per_cpu[p].cpu == cpu) return &per_cpu[p];
+    }
+    auto it = std::find_if(per_cpu.begin(), per_cpu.end(), [cpu](const IrqCpuCount& pc) { return pc.cpu == cpu; });
+    return it == per_cpu.end() ? nullptr : &*it;
+  };
   for (auto& is : snap.irqs) {
     const std::uint32_t irq = raw(is.desc.irq);
     if (irq >= after.sizing.max_irqs) {
@@ -99,25 +117,13 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     std::uint64_t count = 0, hard = 0, soft = 0;
     const auto first = std::lower_bound(delta.begin(), delta.end(), key(is.desc.irq, CpuId{0}),
                                         [&](const collect::BpfCell& c, std::uint64_t k) { return key(c.irq, c.cpu) < k; });
-    bool indexed = false;
     for (auto it = first; it != delta.end() && it->irq == is.desc.irq; ++it) {
-      if (!indexed) {
-        // Every IRQ's per_cpu has the same columns; index them once per IRQ
-        // with cells (cheap next to the cells' work, and safe if they differ).
-        slot.assign(cpu_top, -1);
-        for (std::size_t p = 0; p < is.per_cpu.size(); ++p) {
-          const auto c = raw(is.per_cpu[p].cpu);
-          if (c >= slot.size()) slot.resize(c + 1, -1);
-          slot[c] = static_cast<int>(p);
-        }
-        indexed = true;
-      }
-      if (raw(it->cpu) >= slot.size() || slot[raw(it->cpu)] < 0) continue;  // not a column CPU
-      IrqCpuCount& pc = is.per_cpu[static_cast<std::size_t>(slot[raw(it->cpu)])];
-      pc.count = it->count;
-      pc.hardirq_ns = it->hardirq_ns;
-      pc.softirq_ns = it->softirq_ns;
-      pc.load_ns = it->hardirq_ns + it->softirq_ns;
+      IrqCpuCount* pc = entry_of(is.per_cpu, it->cpu);
+      if (pc == nullptr) continue;  // not a column CPU
+      pc->count = it->count;
+      pc->hardirq_ns = it->hardirq_ns;
+      pc->softirq_ns = it->softirq_ns;
+      pc->load_ns = it->hardirq_ns + it->softirq_ns;
       count += it->count;
       hard += it->hardirq_ns;
       soft += it->softirq_ns;
