@@ -6,24 +6,22 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
+#include "background.hpp"
 #include "bpf_inspect.hpp"
 #include "irqbpfd/collect/collector.hpp"
 #include "privileges.hpp"
 #include "run_command.hpp"
-
-extern char** environ;
 
 namespace irqbpfd::collect {
 namespace {
@@ -217,17 +215,11 @@ TEST_F(LiveBpf, FallsBackToProcWithTheReasonWhenLoadingFails) {
 class StopSignal : public LiveBpf, public ::testing::WithParamInterface<int> {};
 
 TEST_P(StopSignal, DuringOnceDetachesAndExits) {
-  std::vector<std::string> args = {IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "30"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const std::filesystem::path log =
+      std::filesystem::temp_directory_path() / ("irqbpfd-stop-" + std::to_string(getpid()) + ".log");
+  testing::Background proc({IRQBPFD_BINARY, "--once", "--dry-run", "--sample", "30"}, log);
+  const pid_t pid = proc.pid();
+  ASSERT_GT(pid, 0) << "could not start " << IRQBPFD_BINARY;
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::vector<unsigned> attached = testing::attached_program_ids(pid);
@@ -238,14 +230,16 @@ TEST_P(StopSignal, DuringOnceDetachesAndExits) {
   EXPECT_EQ(attached.size(), 5U) << "irqbpfd never attached";
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the window's wait
   const auto sent = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(pid, GetParam()), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  proc.signal(GetParam());
+  const int status = proc.wait_exit(std::chrono::seconds(10));
   const auto took = std::chrono::steady_clock::now() - sent;
+  ASSERT_NE(status, -2) << "signal " << GetParam() << " did not end the 30 s window";
   EXPECT_LT(took, std::chrono::seconds(5)) << "signal " << GetParam() << " did not end the 30 s window";
-  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  ASSERT_NE(status, -1) << "killed by the signal instead of exiting: " << proc.log();
+  EXPECT_EQ(status, 1) << proc.log();
   EXPECT_EQ(testing::still_loaded(attached), 0) << "programs left loaded";
+  std::error_code ec;
+  std::filesystem::remove(log, ec);
 }
 
 INSTANTIATE_TEST_SUITE_P(IntAndTerm, StopSignal, ::testing::Values(SIGINT, SIGTERM));
