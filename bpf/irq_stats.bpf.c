@@ -18,6 +18,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 max_irqs = 1;
 const volatile __u32 nr_cpus = 1;
 const volatile __u8 use_fake_clock = 0; /* tests: time is fake_now_ns */
+/* Handler timing, 0: every run (exact); s > 0: one run in 2^s, picked at
+ * random per CPU at entry, its span added times 2^s (an unbiased estimate).
+ * Counts stay exact either way. The verifier sees the frozen value, so the
+ * exact build carries none of the sampling code. */
+const volatile __u32 hardirq_sample_shift = 0;
 
 __u64 fake_now_ns = 0;
 
@@ -61,8 +66,10 @@ struct cpu_state {
   __u32 hardirq_irq1;                      /* irq + 1 of the open handler, 0: none */
   __u32 softirq_vec1;                      /* vector + 1 of the open softirq, 0: none */
   __u32 softirq_owner;                     /* irq + 1 charged for the open softirq, 0: none */
+  __u32 hardirq_timed;                     /* sampling: the open handler run is timed */
+  __u32 sample_rng;                        /* sampling: this CPU's LCG state */
   __u32 pending_raiser[IRQBPFD_NR_SOFTIRQS]; /* irq + 1 that first raised a vector since its last run */
-  __u8 pad[128 - 76];                      /* one CPU per two whole cache lines */
+  __u8 pad[128 - 84];                      /* one CPU per two whole cache lines */
 };
 
 _Static_assert(sizeof(struct cpu_state) == 128, "cpu_state: two cache lines per CPU");
@@ -133,12 +140,21 @@ static __always_inline int on_irq_entry(int irq) {
     if (cs) cs->nested_irq_entry += 1;
   }
   st->hardirq_irq1 = (__u32)irq + 1;
+  if (hardirq_sample_shift != 0) {
+    /* Numerical Recipes' LCG; its top bits decide, P(all zero) = 2^-shift. */
+    const __u32 r = st->sample_rng * 1664525U + 1013904223U;
+    st->sample_rng = r;
+    st->hardirq_timed = (r >> (32 - hardirq_sample_shift)) == 0;
+    if (!st->hardirq_timed) return 0;
+  }
   st->hardirq_start_ns = now_ns();
   return 0;
 }
 
 static __always_inline int on_irq_exit(int irq) {
-  const __u64 now = now_ns();
+  /* Exact mode reads the clock first, nearest the handler's end; sampling
+   * reads it only for a timed run. */
+  __u64 now = hardirq_sample_shift == 0 ? now_ns() : 0;
   struct cpu_state *st = this_state();
   if (!st) return 0;
   if (st->hardirq_irq1 != (__u32)irq + 1 || st->hardirq_irq1 == 0) {
@@ -147,9 +163,14 @@ static __always_inline int on_irq_exit(int irq) {
     st->hardirq_irq1 = 0;
     return 0;
   }
-  const __u64 dur = now - st->hardirq_start_ns;
   st->hardirq_irq1 = 0;
-  if (st->softirq_vec1 != 0) st->hardirq_ns_in_softirq += dur;
+  const int timed = hardirq_sample_shift == 0 || st->hardirq_timed;
+  __u64 dur = 0;
+  if (timed) {
+    if (hardirq_sample_shift != 0) now = now_ns();
+    dur = now - st->hardirq_start_ns;
+    if (st->softirq_vec1 != 0) st->hardirq_ns_in_softirq += dur << hardirq_sample_shift;
+  }
 
   if ((__u32)irq >= max_irqs) {
     struct irqbpfd_cpu *cs = this_cpu_stats();
@@ -159,8 +180,9 @@ static __always_inline int on_irq_exit(int irq) {
   __u32 idx = bpf_get_smp_processor_id() * max_irqs + (__u32)irq;
   __u64 *count = bpf_map_lookup_elem(&irq_count, &idx);
   if (count) *count += 1;
+  if (!timed) return 0;
   __u64 *ns = bpf_map_lookup_elem(&irq_hardirq_ns, &idx);
-  if (ns) *ns += dur;
+  if (ns) *ns += dur << hardirq_sample_shift;
   /* Plain add, not atomic: an IRQ runs on one CPU at a time, so two CPUs
    * adding to the same IRQ's bucket at the same instant is rare, and costs
    * at most a lost histogram sample, never a count or a time. */

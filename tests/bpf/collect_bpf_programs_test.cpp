@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <string>
 
 #include "irqbpfd/collect/bpf_programs.hpp"
 #include "privileges.hpp"
@@ -18,6 +20,9 @@ constexpr std::uint64_t kNetRx = 3, kTimer = 1, kBlock = 4;
 
 class ProgramTest : public ::testing::Test {
  protected:
+  // The programs' hardirq_sample_every (1: every run timed).
+  virtual std::uint32_t sample_every() const { return 1; }
+
   void SetUp() override {
     if (const std::string missing = testing::bpf_privilege_missing(); !missing.empty()) GTEST_SKIP() << missing;
     BpfOptions options;
@@ -25,6 +30,7 @@ class ProgramTest : public ::testing::Test {
     options.mode = AttachMode::kRawTp;  // test runs need raw_tp programs
     options.attach = false;
     options.fake_clock = true;
+    options.hardirq_sample_every = sample_every();
     auto p = BpfPrograms::open(options);
     ASSERT_TRUE(p.has_value()) << p.error().message;
     programs_ = std::move(*p);
@@ -188,6 +194,123 @@ TEST_F(ProgramTest, ReadingsAreCumulative) {
   EXPECT_EQ(cell(second, 20, 1)->hardirq_ns, 150U);
   EXPECT_EQ(cell(second, 21, 1)->hardirq_ns, 10U);
   EXPECT_EQ(second.cells.size(), 2U);
+}
+
+// Sampled handler timing. The expected picks come from a copy of the
+// programs' per-CPU generator (bpf/irq_stats.bpf.c, on_irq_entry): each
+// hardirq entry on a CPU advances that CPU's LCG, starting from 0, and the
+// run is timed when the top log2(N) bits come out zero.
+class SampleMirror {
+ public:
+  explicit SampleMirror(std::uint32_t every) : shift_(static_cast<unsigned>(__builtin_ctz(every))) {}
+  bool next_timed(std::uint32_t cpu) {
+    std::uint32_t& r = state_[cpu];
+    r = r * 1664525U + 1013904223U;
+    return (r >> (32 - shift_)) == 0;
+  }
+
+ private:
+  unsigned shift_;
+  std::uint32_t state_[2] = {0, 0};
+};
+
+class SampledProgramTest : public ProgramTest {
+ protected:
+  std::uint32_t sample_every() const override { return 4; }
+};
+
+TEST_F(SampledProgramTest, OneRunInNIsTimedAndCountedNTimesCountsStayExact) {
+  SampleMirror mirror(4);
+  std::uint64_t expect_ns = 0, timed = 0;
+  std::array<std::uint64_t, kHistBuckets> expect_hist{};
+  for (std::uint64_t i = 0; i < 64; ++i) {
+    const std::uint64_t start = 10000 * i, dur = 100 + 37 * i;
+    hardirq(1, 5, start, start + dur);
+    if (mirror.next_timed(1)) {
+      expect_ns += 4 * dur;
+      ++timed;
+      ++expect_hist[63 - __builtin_clzll(dur)];
+    }
+  }
+  hardirq(0, 5, 0, 500);  // CPU 0 draws from its own generator
+  const bool cpu0_timed = mirror.next_timed(0);
+  if (cpu0_timed) ++expect_hist[8];  // 500 ns: [256, 512)
+  // The copy of the generator must pick some runs and skip others, or this
+  // test would not tell sampling from "all" or "none".
+  ASSERT_GT(timed, 0U);
+  ASSERT_LT(timed, 64U);
+
+  const BpfReading r = reading();
+  EXPECT_EQ(r.hardirq_sample_every, 4U);
+  const BpfCell* c1 = cell(r, 5, 1);
+  ASSERT_NE(c1, nullptr);
+  EXPECT_EQ(c1->count, 64U);
+  EXPECT_EQ(c1->hardirq_ns, expect_ns);
+  const BpfCell* c0 = cell(r, 5, 0);
+  ASSERT_NE(c0, nullptr);
+  EXPECT_EQ(c0->count, 1U);
+  EXPECT_EQ(c0->hardirq_ns, cpu0_timed ? 2000U : 0U);
+  ASSERT_EQ(r.histograms.size(), 1U);
+  EXPECT_EQ(r.histograms[0].buckets, expect_hist);  // timed runs only, once each
+}
+
+TEST_F(SampledProgramTest, NestedHardirqTimeIsTakenOutOfSoftirqTimeScaled) {
+  SampleMirror mirror(4);
+  run(0, P::kIrqEntry, 1, 7);
+  mirror.next_timed(1);
+  run(100, P::kSoftirqRaise, 1, kNetRx);
+  run(300, P::kIrqExit, 1, 7);
+  run(400, P::kSoftirqEntry, 1, kNetRx);
+  std::uint64_t nested_estimate = 0;
+  for (std::uint64_t i = 0; i < 12; ++i) {
+    hardirq(1, 8, 500 + 100 * i, 530 + 100 * i);  // 30 ns each, inside the softirq
+    if (mirror.next_timed(1)) nested_estimate += 4 * 30;
+  }
+  run(10400, P::kSoftirqExit, 1, kNetRx);
+  const BpfReading r = reading();
+  const std::uint64_t expect = 10000 - nested_estimate;
+  EXPECT_EQ(r.cpus.at(1).softirq_ns[kNetRx], expect);
+  EXPECT_EQ(cell(r, 7, 1)->softirq_ns, expect);
+  EXPECT_EQ(cell(r, 8, 1)->count, 12U);
+  EXPECT_EQ(cell(r, 8, 1)->hardirq_ns, nested_estimate);
+}
+
+class SampledBy8ProgramTest : public ProgramTest {
+ protected:
+  std::uint32_t sample_every() const override { return 8; }
+};
+
+TEST_F(SampledBy8ProgramTest, TheEstimateOfManyRunsIsNearTheTruth) {
+  // 4000 runs of 1 us: about 500 timed. The generator's picks must behave
+  // like fair coin flips: the timed share within 5 sigma of 1/8, and the
+  // estimate within 20% of the 4 ms spent.
+  constexpr std::uint64_t kRuns = 4000, kDur = 1000;
+  for (std::uint64_t i = 0; i < kRuns; ++i) hardirq(0, 9, 5000 * i, 5000 * i + kDur);
+  const BpfReading r = reading();
+  const BpfCell* c = cell(r, 9, 0);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->count, kRuns);
+  ASSERT_EQ(c->hardirq_ns % (8 * kDur), 0U);
+  const std::uint64_t timed = c->hardirq_ns / (8 * kDur);
+  EXPECT_NEAR(static_cast<double>(timed), 500.0, 5 * 20.9);
+  EXPECT_NEAR(static_cast<double>(c->hardirq_ns), static_cast<double>(kRuns * kDur), 0.2 * kRuns * kDur);
+  ASSERT_EQ(r.histograms.size(), 1U);
+  EXPECT_EQ(r.histograms[0].buckets[9], timed);  // 1000 ns: [512, 1024)
+}
+
+TEST(BpfLoad, SampleRatesThatAreNotPowersOfTwoUpTo64AreRefused) {
+  for (std::uint32_t every : {0U, 3U, 12U, 128U}) {
+    BpfOptions options;
+    options.sizing = {64, 2};
+    options.hardirq_sample_every = every;
+    auto r = BpfPrograms::open(options);
+    ASSERT_FALSE(r.has_value()) << every;
+    EXPECT_NE(r.error().message.find("hardirq_sample_every: " + std::to_string(every) + " is not a power of two"),
+              std::string::npos)
+        << r.error().message;
+  }
+  EXPECT_EQ(check_hardirq_sample_every(64), "");
+  EXPECT_EQ(check_hardirq_sample_every(1), "");
 }
 
 TEST(BpfLoad, TpBtfLoadsHereAndMapsAreSizedAsAsked) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -31,6 +32,11 @@ static_assert(kHistBuckets == IRQBPFD_HIST_BUCKETS, "histogram buckets differ fr
 static_assert(sizeof(irqbpfd_cpu) == IRQBPFD_CPU_SIZE, "irqbpfd_cpu ABI");
 
 const char* to_string(AttachMode mode) { return mode == AttachMode::kTpBtf ? "tp_btf" : "raw_tp"; }
+
+std::string check_hardirq_sample_every(std::uint64_t every) {
+  if (every >= 1 && every <= kMaxHardirqSampleEvery && std::has_single_bit(every)) return "";
+  return fmt::format("{} is not a power of two from 1 (time every handler run) to {}", every, kMaxHardirqSampleEvery);
+}
 
 namespace {
 
@@ -144,6 +150,7 @@ core::Result<std::unique_ptr<BpfPrograms::State>> try_load(const BpfOptions& opt
   skel->rodata->max_irqs = options.sizing.max_irqs;
   skel->rodata->nr_cpus = options.sizing.nr_cpus;
   skel->rodata->use_fake_clock = options.fake_clock ? 1 : 0;
+  skel->rodata->hardirq_sample_shift = static_cast<std::uint32_t>(std::countr_zero(options.hardirq_sample_every));
   for (bpf_map* map : {skel->maps.irq_count, skel->maps.irq_hardirq_ns, skel->maps.irq_softirq_ns}) {
     if (int err = bpf_map__set_max_entries(map, cells); err != 0) return core::errno_error("sizing BPF maps", -err);
   }
@@ -200,6 +207,9 @@ BpfPrograms::~BpfPrograms() = default;
 
 core::Result<std::unique_ptr<BpfPrograms>> BpfPrograms::open(const BpfOptions& options) {
   if (options.sizing.max_irqs == 0 || options.sizing.nr_cpus == 0) return core::Error{"BPF maps sized to zero"};
+  if (auto bad = check_hardirq_sample_every(options.hardirq_sample_every); !bad.empty()) {
+    return core::Error{"hardirq_sample_every: " + bad, EINVAL};
+  }
   if (std::uint64_t{options.sizing.max_irqs} * options.sizing.nr_cpus > (1U << 26)) {
     return core::Error{fmt::format("BPF maps too large: {} IRQs x {} CPUs", options.sizing.max_irqs,
                                    options.sizing.nr_cpus)};
@@ -219,6 +229,7 @@ core::Result<std::unique_ptr<BpfPrograms>> BpfPrograms::open(const BpfOptions& o
       std::unique_ptr<BpfPrograms> programs(new BpfPrograms(std::move(*state)));
       programs->mode_ = mode;
       programs->sizing_ = options.sizing;
+      programs->sample_every_ = options.hardirq_sample_every;
       programs->fallback_reason_ = fallback_reason;
       return programs;
     }
@@ -274,6 +285,7 @@ core::Result<BpfReading> BpfPrograms::read() {
   out.sizing = sizing_;
   out.mode = mode_;
   out.map_bytes = map_bytes();
+  out.hardirq_sample_every = sample_every_;
   out.cells.reserve(s.active.size());
   for (std::uint32_t i : s.active) {
     BpfCell c;

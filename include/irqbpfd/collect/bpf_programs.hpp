@@ -35,7 +35,12 @@ struct BpfOptions {
   bool attach = true;              // false: load only (program tests)
   bool hardirq_only = false;       // attach only the hardirq entry/exit pair (cost benchmark)
   bool fake_clock = false;         // programs take time from set_fake_now()
+  // Handler timing: 1 times every run (exact); a power of two N up to
+  // kMaxHardirqSampleEvery times one run in N at random and scales its span
+  // by N (counts stay exact). See BpfReading::hardirq_sample_every.
+  std::uint32_t hardirq_sample_every = 1;
 };
+inline constexpr std::uint32_t kMaxHardirqSampleEvery = 64;
 
 // Cumulative counters of one (IRQ, CPU) cell; only cells that ever counted.
 struct BpfCell {
@@ -73,7 +78,17 @@ struct BpfReading {
   BpfSizing sizing;
   AttachMode mode = AttachMode::kTpBtf;
   std::size_t map_bytes = 0;             // memory the counter maps take
+  // 1: hardirq_ns is every run's handler time. N > 1: one run in N (picked
+  // at random on each CPU) was timed and its span counted N times, so
+  // hardirq_ns, and the nested hardirq time taken out of softirq time, are
+  // unbiased estimates; histograms hold the timed runs only. Counts are
+  // exact either way.
+  std::uint32_t hardirq_sample_every = 1;
 };
+
+// "" when `every` is a valid hardirq_sample_every (a power of two, 1 to
+// kMaxHardirqSampleEvery), else what is wrong with it.
+std::string check_hardirq_sample_every(std::uint64_t every);
 
 class BpfPrograms {
  public:
@@ -88,6 +103,7 @@ class BpfPrograms {
 
   [[nodiscard]] AttachMode mode() const { return mode_; }
   [[nodiscard]] const BpfSizing& sizing() const { return sizing_; }
+  [[nodiscard]] std::uint32_t hardirq_sample_every() const { return sample_every_; }
   // Bytes of map memory the counters take (the mmapped arrays and state).
   [[nodiscard]] std::size_t map_bytes() const;
   // Why tp_btf was not used, when the fallback to raw_tp happened.
@@ -109,6 +125,7 @@ class BpfPrograms {
   std::unique_ptr<State> state_;
   AttachMode mode_ = AttachMode::kTpBtf;
   BpfSizing sizing_;
+  std::uint32_t sample_every_ = 1;
   std::string fallback_reason_;
 };
 
