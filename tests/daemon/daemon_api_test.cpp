@@ -79,11 +79,12 @@ TEST(DaemonApi, V1EndpointsSpeakTheReportsFieldNames) {
   ASSERT_TRUE(status);
   ASSERT_EQ(status->status, 200) << status->body;
   const json s = body(status);
-  for (const char* k : {"version", "collector", "collector_fallback_reason", "cycle", "state", "dry_run", "interval_s",
+  for (const char* k : {"version", "collector", "collector_fallback_reason", "hardirq_sample_every", "cycle", "state", "dry_run", "interval_s",
                         "rescans", "moves_total", "writes_failed_total", "cycle_ms", "plan_summary", "pinned", "banned"}) {
     EXPECT_TRUE(s.contains(k)) << k << " in " << s.dump();
   }
   EXPECT_EQ(s["collector"], "proc");
+  EXPECT_TRUE(s["hardirq_sample_every"].is_null());  // not a BPF collector
   EXPECT_EQ(s["interval_s"], 0.2);
 
   const json irqs = body(c.Get("/v1/irqs"));

@@ -10,9 +10,13 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "irqbpfd/apply/affinity_writer.hpp"
 #include "irqbpfd/apply/kernel_files.hpp"
+#include "irqbpfd/collect/collector.hpp"
 #include "irqbpfd/daemon/daemon.hpp"
 #include "irqbpfd/sim/fake_machine.hpp"
 #include "irqbpfd/sim/scenario.hpp"
@@ -54,6 +58,11 @@ class Rig {
     deps.files = files_.get();
     deps.log = log_.get();
     deps.notifier = &notifier_;
+    deps.open_collector = [this](const std::string& kind, const sys::SysRoot& r, const core::Clock& clock,
+                                 std::uint32_t every) {
+      opened_.emplace_back(kind, every);
+      return collect::open_collector(kind, r, clock, every);
+    };
     daemon_ = std::make_unique<Daemon>(config, policy, deps);
   }
   ~Rig() {
@@ -63,6 +72,8 @@ class Rig {
   sim::FakeMachine& machine() { return *machine_; }
   Daemon& daemon() { return *daemon_; }
   const sim::Scenario& scenario() const { return scenario_; }
+  // (collector, hardirq_sample_every) of every collector the daemon opened.
+  const std::vector<std::pair<std::string, std::uint32_t>>& opened() const { return opened_; }
   // One tick of the machine, then one daemon cycle.
   CycleOutcome tick(sim::TickFacts* facts = nullptr) {
     auto f = machine_->step();
@@ -89,6 +100,7 @@ class Rig {
   std::unique_ptr<apply::SysRootFiles> files_;
   std::unique_ptr<apply::AffinityWriter> writer_;
   NullNotifier notifier_;
+  std::vector<std::pair<std::string, std::uint32_t>> opened_;
   std::unique_ptr<Daemon> daemon_;
 };
 
@@ -178,6 +190,23 @@ TEST(DaemonLoop, ReconfigureAppliesNewRulesWithARescan) {
   EXPECT_TRUE(o.rescanned);
   rig.tick();
   EXPECT_EQ(rig.machine().affinity(core::irq_number(40)), std::optional<CpuSet>(CpuSet{7}));
+}
+
+TEST(DaemonLoop, ReconfiguredSampleRateReopensTheCollectorOnce) {
+  Rig rig("skewed-nic");
+  ASSERT_TRUE(rig.daemon().start());
+  rig.tick();
+  using Opened = std::vector<std::pair<std::string, std::uint32_t>>;
+  EXPECT_EQ(rig.opened(), (Opened{{"proc", 1}}));
+  DaemonConfig c = rig.daemon().config();
+  rig.daemon().reconfigure(c, balance::Policy{});  // nothing the collector depends on changed
+  rig.tick();
+  EXPECT_EQ(rig.opened().size(), 1U);
+  c.hardirq_sample_every = 8;
+  rig.daemon().reconfigure(c, balance::Policy{});
+  rig.tick();
+  rig.tick();
+  EXPECT_EQ(rig.opened(), (Opened{{"proc", 1}, {"proc", 8}}));
 }
 
 TEST(DaemonLoop, RestoreWritesBackTheMasksFoundAtStart) {

@@ -171,6 +171,11 @@ TEST(ReportErrors, BadFlagsAreUsageErrors) {
   const CommandResult cpus = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--cpus", "3-1"});
   EXPECT_EQ(cpus.exit_code, 2);
   EXPECT_THAT(cpus.err, ::testing::HasSubstr("--cpus"));
+  for (const char* every : {"3", "0", "128", "8x"}) {
+    const CommandResult r = run_command({IRQBPFD_BINARY, "--once", "--dry-run", "--hardirq-sample-every", every});
+    EXPECT_EQ(r.exit_code, 2) << every;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("--hardirq-sample-every")) << every;
+  }
   // (--once without --dry-run applies the plan: tested on a fake root in
   // tests/daemon, never here on the live machine.)
 }

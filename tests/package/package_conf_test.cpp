@@ -58,7 +58,7 @@ TEST(PackageConf, ShippedFileIsValidTomlAndSetsNothing) {
 
 TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   const toml::table conf = parse_or_fail(uncomment_examples(read_file(kConfPath)), "uncommented irqbpfd.conf");
-  const std::set<std::string> expected = {"interval",    "collector",      "dry_run",         "restore_on_exit",
+  const std::set<std::string> expected = {"interval",    "collector",      "hardirq_sample_every", "dry_run", "restore_on_exit",
                                           "log_level",   "numa",           "banned_cpus",     "ban_irq",
                                           "ban_driver",  "powerthresh",    "min_gain_pct",    "cooldown_cycles",
                                           "max_moves_per_cycle", "affinity_refresh_cycles", "rule"};
@@ -70,6 +70,7 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   // balance::Policy (min_gain_pct 10, cooldown 3, 1024 moves) have them.
   EXPECT_EQ(conf["interval"].value<double>(), 10.0);
   EXPECT_EQ(conf["collector"].value<std::string>(), "auto");
+  EXPECT_EQ(conf["hardirq_sample_every"].value<int64_t>(), 1);
   EXPECT_EQ(conf["dry_run"].value<bool>(), false);
   EXPECT_EQ(conf["restore_on_exit"].value<bool>(), false);
   EXPECT_EQ(conf["log_level"].value<std::string>(), "info");

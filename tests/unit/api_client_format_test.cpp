@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "irqbpfd/api/client_format.hpp"
@@ -80,6 +81,16 @@ TEST(ClientFormat, StatusNamesEveryFact) {
   EXPECT_EQ(line_starting(text, "plan"), "plan       balanced: hottest CPU 2.10%");
   EXPECT_EQ(line_starting(text, "pinned"), "pinned     40 -> 2-3, 41 -> 0");
   EXPECT_EQ(line_starting(text, "banned"), "banned     41, 45");
+}
+
+TEST(ClientFormat, StatusSaysWhenHandlerTimeIsSampled) {
+  const auto status = [](const char* every) {
+    return ok(format_status(json(fmt::format(R"({{"state": "running", "cycle": 3, "collector": "bpf",
+        "collector_fallback_reason": null, "hardirq_sample_every": {}}})", every).c_str())));
+  };
+  EXPECT_EQ(line_starting(status("8"), "collector"), "collector  bpf, handler time sampled 1 in 8");
+  EXPECT_EQ(line_starting(status("1"), "collector"), "collector  bpf");
+  EXPECT_EQ(line_starting(status("null"), "collector"), "collector  bpf");
 }
 
 TEST(ClientFormat, StatusBeforeTheFirstCycleShowsDashes) {

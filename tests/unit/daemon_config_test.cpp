@@ -20,6 +20,7 @@ TEST(DaemonConfig, EveryKeyParses) {
   auto c = parse_config(R"(
 interval = 2.5
 collector = "proc"
+hardirq_sample_every = 16
 dry_run = true
 restore_on_exit = true
 log_level = "debug"
@@ -47,6 +48,7 @@ ban = true
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_DOUBLE_EQ(c->interval_s, 2.5);
   EXPECT_EQ(c->collector, "proc");
+  EXPECT_EQ(c->hardirq_sample_every, 16U);
   EXPECT_TRUE(c->dry_run);
   EXPECT_TRUE(c->restore_on_exit);
   EXPECT_EQ(c->log_level, LogLevel::kDebug);
@@ -76,6 +78,7 @@ TEST(DaemonConfig, EmptyTextIsAllDefaults) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_DOUBLE_EQ(c->interval_s, 10);
   EXPECT_EQ(c->collector, "auto");
+  EXPECT_EQ(c->hardirq_sample_every, 1U);
   EXPECT_FALSE(c->dry_run);
   EXPECT_TRUE(c->rules.empty());
 }
@@ -89,6 +92,10 @@ TEST(DaemonConfig, BadValuesAndUnknownKeysNameTheKey) {
   EXPECT_EQ(err("interval = 0\n"), "bad.conf: interval: expected a number of seconds within (0, 86400]");
   EXPECT_EQ(err("interval = \"10\"\n"), "bad.conf: interval: expected a number");
   EXPECT_EQ(err("collector = \"ebpf\"\n"), "bad.conf: collector: expected \"auto\", \"bpf\" or \"proc\", found \"ebpf\"");
+  EXPECT_EQ(err("hardirq_sample_every = 6\n"),
+            "bad.conf: hardirq_sample_every: 6 is not a power of two from 1 (time every handler run) to 64");
+  EXPECT_EQ(err("hardirq_sample_every = 0\n"),
+            "bad.conf: hardirq_sample_every: 0 is not a power of two from 1 (time every handler run) to 64");
   EXPECT_EQ(err("numa = \"loose\"\n"), "bad.conf: numa: expected \"strict\" or \"prefer\", found \"loose\"");
   EXPECT_EQ(err("log_level = \"loud\"\n"),
             "bad.conf: log_level: expected debug, info, notice, warning or error, found \"loud\"");

@@ -154,6 +154,9 @@ Result<std::string> format_status(const Json& body) {
     if (flag(body, "dry_run")) state += " (dry run: plans only, writes nothing)";
     std::string collector = text(body, "collector");
     if (const Json* why = field(body, "collector_fallback_reason")) collector += fmt::format(" (fallback: {})", why->get<std::string>());
+    if (const Json* every = field(body, "hardirq_sample_every"); every != nullptr && every->get<std::uint64_t>() > 1) {
+      collector += fmt::format(", handler time sampled 1 in {}", every->get<std::uint64_t>());
+    }
     std::string cycle = text(body, "cycle");
     if (const Json* s = field(body, "interval_s")) cycle += fmt::format(", every {:g} s", s->get<double>());
     if (const Json* ms = field(body, "cycle_ms")) cycle += fmt::format(", the last took {:.1f} ms", ms->get<double>());

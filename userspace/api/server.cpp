@@ -394,6 +394,9 @@ struct Server::Impl {
                  {"collector", st->collector},
                  {"collector_fallback_reason",
                   st->collector_fallback_reason ? json(*st->collector_fallback_reason) : json(nullptr)},
+                 {"hardirq_sample_every", st->snapshot && st->snapshot->bpf
+                                              ? json(st->snapshot->bpf->hardirq_sample_every)
+                                              : json(nullptr)},
                  {"cycle", st->cycle},
                  {"state", st->state},
                  {"dry_run", st->dry_run},

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include "irqbpfd/apply/affinity_writer.hpp"
 #include "irqbpfd/apply/apply_plan.hpp"
 #include "irqbpfd/apply/kernel_files.hpp"
+#include "irqbpfd/collect/bpf_programs.hpp"
 #include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/daemon/config.hpp"
@@ -57,6 +59,18 @@ int main(int argc, char** argv) {
                  "Where counts come from: bpf (measured; needs CAP_BPF+CAP_PERFMON), proc (irqbalance's estimate), "
                  "auto (bpf, else proc, saying why)")
       ->check(CLI::IsMember({"auto", "bpf", "proc"}));
+  std::uint32_t sample_every = 1;
+  auto* sample_opt =
+      app.add_option("--hardirq-sample-every", sample_every,
+                     "With bpf: time one hardirq handler run in N (a power of two up to 64) and scale it by N; "
+                     "counts stay exact, the per-interrupt cost drops (default 1: time every run)")
+          ->type_name("N")
+          ->check([](const std::string& text) {
+            std::uint64_t n = 0;
+            auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+            if (ec != std::errc() || p != text.data() + text.size()) return std::string("not a whole number");
+            return irqbpfd::collect::check_hardirq_sample_every(n);
+          });
   app.add_flag("--compare-estimate", measure.compare_estimate,
                "With bpf: also show the /proc estimate of each IRQ's load beside the measurement");
   app.add_option("--format", format, "Output format")->check(CLI::IsMember({"table", "json"}));
@@ -140,7 +154,7 @@ int main(int argc, char** argv) {
   simulate->add_flag("--verbose", sim_options.verbose, "Every move with its reason");
 
   // A value given twice (the unit's flags, then IRQBPFD_ARGS): the last wins.
-  for (CLI::Option* o : {interval_opt, level_opt, numa_opt, config_opt, power_opt, banned_opt}) {
+  for (CLI::Option* o : {interval_opt, level_opt, numa_opt, config_opt, power_opt, banned_opt, sample_opt}) {
     o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   app.get_option("--collector")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -166,6 +180,7 @@ int main(int argc, char** argv) {
   if (*interval_opt) ov.interval_s = interval;
   if (*level_opt) ov.log_level = irqbpfd::daemon::parse_log_level(log_level);
   if (app.count("--collector") > 0) ov.collector = measure.collector;
+  if (*sample_opt) ov.hardirq_sample_every = sample_every;
   ov.dry_run = dry_run;
   service.config_given = config_opt->count() > 0;
   service.root = measure.root;
@@ -204,6 +219,7 @@ int main(int argc, char** argv) {
   auto policy = irqbpfd::daemon::make_policy(*config, env("IRQBALANCE_BANNED_CPUS"), env("IRQBALANCE_BANNED_CPULIST"));
   if (!policy) return fail(policy.error().message, 2);
   measure.collector = config->collector;
+  measure.hardirq_sample_every = config->hardirq_sample_every;
 
   irqbpfd::report::ReportOptions report;
   report.version = IRQBPFD_VERSION;

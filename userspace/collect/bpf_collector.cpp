@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 
 #include "irqbpfd/collect/collector.hpp"
@@ -48,7 +49,8 @@ core::Result<BpfSizing> size_for_machine(const sys::SysRoot& root) {
 }
 
 core::Result<std::unique_ptr<BpfCollector>> BpfCollector::open(sys::SysRoot root, const core::Clock& clock,
-                                                              std::optional<AttachMode> mode) {
+                                                              std::optional<AttachMode> mode,
+                                                              std::uint32_t hardirq_sample_every) {
   if (!root.is_live()) {
     return core::Error{fmt::format("BPF measures only the running kernel; --root {} is not /", root.root().string())};
   }
@@ -57,6 +59,7 @@ core::Result<std::unique_ptr<BpfCollector>> BpfCollector::open(sys::SysRoot root
   BpfOptions options;
   options.sizing = *sizing;
   options.mode = mode;
+  options.hardirq_sample_every = hardirq_sample_every;
   auto programs = BpfPrograms::open(options);
   if (!programs) return programs.error();
   return std::unique_ptr<BpfCollector>(new BpfCollector(std::move(root), clock, std::move(*programs)));
@@ -74,7 +77,10 @@ core::Result<RawSample> BpfCollector::read() {
 }
 
 core::Result<OpenedCollector> open_collector(std::string_view kind, const sys::SysRoot& root,
-                                             const core::Clock& clock) {
+                                             const core::Clock& clock, std::uint32_t hardirq_sample_every) {
+  if (auto bad = check_hardirq_sample_every(hardirq_sample_every); !bad.empty()) {
+    return core::Error{"hardirq_sample_every: " + bad, EINVAL};
+  }
   OpenedCollector out;
   if (kind == "proc") {
     out.collector = std::make_unique<ProcCollector>(root, clock);
@@ -83,7 +89,7 @@ core::Result<OpenedCollector> open_collector(std::string_view kind, const sys::S
   if (kind != "auto" && kind != "bpf") {
     return core::Error{fmt::format("unknown collector '{}' (expected auto, bpf or proc)", kind)};
   }
-  auto bpf = BpfCollector::open(root, clock);
+  auto bpf = BpfCollector::open(root, clock, std::nullopt, hardirq_sample_every);
   if (bpf) {
     out.collector = std::move(*bpf);
     return out;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include "irqbpfd/collect/bpf_programs.hpp"
 #include "irqbpfd/core/toml_keys.hpp"
 
 namespace irqbpfd::daemon {
@@ -126,6 +127,13 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view source
       return t.error("collector", fmt::format("expected \"auto\", \"bpf\" or \"proc\", found \"{}\"", *collector));
     }
     c.collector = *collector;
+  }
+  CFG_TRY(sample_every, t.count("hardirq_sample_every"));
+  if (sample_every) {
+    if (auto bad = collect::check_hardirq_sample_every(*sample_every); !bad.empty()) {
+      return t.error("hardirq_sample_every", bad);
+    }
+    c.hardirq_sample_every = static_cast<std::uint32_t>(*sample_every);
   }
   CFG_TRY(dry_run, t.boolean("dry_run"));
   c.dry_run = dry_run.value_or(false);

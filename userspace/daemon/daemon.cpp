@@ -94,7 +94,7 @@ Daemon::Daemon(DaemonConfig config, balance::Policy policy, DaemonDeps deps)
 Daemon::~Daemon() = default;
 
 Result<void> Daemon::start() {
-  auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock);
+  auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock, config_.hardirq_sample_every);
   if (!opened) return opened.error().with_context("collector");
   collector_ = std::move(opened->collector);
   fallback_reason_ = opened->fallback_reason;
@@ -166,7 +166,7 @@ Result<CycleOutcome> Daemon::cycle() {
     // New IRQ numbers past the BPF maps: bigger maps, a new baseline.
     reopen_collector_ = false;
     collector_.reset();
-    auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock);
+    auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock, config_.hardirq_sample_every);
     if (!opened) return opened.error().with_context("collector");
     collector_ = std::move(opened->collector);
     fallback_reason_ = opened->fallback_reason;
@@ -339,6 +339,10 @@ Result<CycleOutcome> Daemon::cycle() {
 }
 
 void Daemon::reconfigure(DaemonConfig config, balance::Policy policy) {
+  // Another collector or sampling rate: new programs and a new baseline.
+  if (config.collector != config_.collector || config.hardirq_sample_every != config_.hardirq_sample_every) {
+    reopen_collector_ = true;
+  }
   config_ = std::move(config);
   base_policy_ = std::move(policy);
   status_->dry_run = config_.dry_run;

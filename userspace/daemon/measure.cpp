@@ -99,7 +99,7 @@ core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::
   if (!std::filesystem::is_directory(options.root)) {
     return core::Error{fmt::format("--root {}: not a directory", options.root.string())};
   }
-  auto opened = collect::open_collector(options.collector, root, clock);
+  auto opened = collect::open_collector(options.collector, root, clock, options.hardirq_sample_every);
   if (!opened) return opened.error();
   collect::Collector& collector = *opened->collector;
 

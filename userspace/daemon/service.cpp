@@ -97,6 +97,7 @@ core::Result<DaemonConfig> resolve_config(const ServiceOptions& options) {
   const ConfigOverrides& o = options.overrides;
   if (o.interval_s) c.interval_s = *o.interval_s;
   if (o.collector) c.collector = *o.collector;
+  if (o.hardirq_sample_every) c.hardirq_sample_every = *o.hardirq_sample_every;
   if (o.dry_run) c.dry_run = true;
   if (o.restore_on_exit) c.restore_on_exit = true;
   if (o.log_level) c.log_level = *o.log_level;

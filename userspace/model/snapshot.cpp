@@ -152,6 +152,7 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
   status.max_irqs = after.sizing.max_irqs;
   status.nr_cpus = after.sizing.nr_cpus;
   status.map_bytes = after.map_bytes;
+  status.hardirq_sample_every = after.hardirq_sample_every;
   for (const auto& c : after.cpus) {
     const collect::BpfCpu* b = nullptr;
     if (before != nullptr && raw(c.cpu) < before->cpus.size()) b = &before->cpus[raw(c.cpu)];

@@ -151,6 +151,7 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
                   {"max_irqs", snap.bpf->max_irqs},
                   {"nr_cpus", snap.bpf->nr_cpus},
                   {"map_bytes", snap.bpf->map_bytes},
+                  {"hardirq_sample_every", snap.bpf->hardirq_sample_every},
                   {"dropped_irq_range", snap.bpf->dropped_irq_range},
                   {"unpaired_exits", snap.bpf->unpaired_exits},
                   {"nested_entries", snap.bpf->nested_entries},

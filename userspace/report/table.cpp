@@ -102,6 +102,11 @@ std::string header(const Snapshot& snap, const ReportOptions& options, const cor
     out += fmt::format("load: MEASURED by BPF ({} programs, maps for {} IRQs x {} CPUs, {:.1f} MiB): handler time + the softirq time each IRQ raised\n",
                        snap.bpf->attach, snap.bpf->max_irqs, snap.bpf->nr_cpus,
                        static_cast<double>(snap.bpf->map_bytes) / (1024.0 * 1024.0));
+    if (snap.bpf->hardirq_sample_every > 1) {
+      out += fmt::format("handler time SAMPLED: 1 run in {} timed at random and counted {} times (counts exact; "
+                         "p50/p99 from the timed runs)\n",
+                         snap.bpf->hardirq_sample_every, snap.bpf->hardirq_sample_every);
+    }
     if (snap.bpf->dropped_irq_range + snap.bpf->unpaired_exits + snap.bpf->nested_entries + snap.bpf->bad_vectors > 0) {
       out += fmt::format("bpf events not counted in the window: {} beyond the maps, {} unpaired exits, {} nested entries, {} bad vectors\n",
                          snap.bpf->dropped_irq_range, snap.bpf->unpaired_exits, snap.bpf->nested_entries, snap.bpf->bad_vectors);

@@ -72,8 +72,10 @@ class FileCollector final : public Collector {
 class BpfCollector final : public Collector {
  public:
   // Live root only. Errors explain what is missing (privilege, BTF, verifier).
+  // hardirq_sample_every: see BpfOptions.
   static core::Result<std::unique_ptr<BpfCollector>> open(sys::SysRoot root, const core::Clock& clock,
-                                                          std::optional<AttachMode> mode = std::nullopt);
+                                                          std::optional<AttachMode> mode = std::nullopt,
+                                                          std::uint32_t hardirq_sample_every = 1);
   [[nodiscard]] std::string_view name() const override { return "bpf"; }
   [[nodiscard]] bool has_cpu_time() const override { return true; }
   core::Result<RawSample> read() override;
@@ -93,12 +95,14 @@ core::Result<BpfSizing> size_for_machine(const sys::SysRoot& root);
 
 // --collector: "auto" tries BPF and falls back to /proc, saying why;
 // "bpf" fails when BPF cannot be used; "proc" is the irqbalance method.
+// hardirq_sample_every goes to the BPF programs (see BpfOptions); a value
+// they cannot take is an error whatever the kind, never a reason to fall back.
 struct OpenedCollector {
   std::unique_ptr<Collector> collector;
   std::optional<std::string> fallback_reason;  // set when auto fell back to proc
 };
 core::Result<OpenedCollector> open_collector(std::string_view kind, const sys::SysRoot& root,
-                                             const core::Clock& clock);
+                                             const core::Clock& clock, std::uint32_t hardirq_sample_every = 1);
 
 // Parses /proc/uptime ("350735.47 234388.90"): the first number, seconds.
 core::Result<double> parse_uptime(std::string_view text);

@@ -47,6 +47,9 @@ struct Rule {
 struct DaemonConfig {
   double interval_s = 10;
   std::string collector = "auto";  // auto | bpf | proc
+  // BPF: time one hardirq handler run in this many (a power of two, 1 to
+  // 64); 1 times every run. See collect::BpfOptions.
+  std::uint32_t hardirq_sample_every = 1;
   bool dry_run = false;
   bool restore_on_exit = false;
   LogLevel log_level = LogLevel::kInfo;

@@ -111,9 +111,10 @@ class NullNotifier final : public Notifier {
   [[nodiscard]] std::int64_t watchdog_ns() const override { return 0; }
 };
 
-// Opens the collector for a config's `collector` (auto/bpf/proc).
-using CollectorOpener =
-    std::function<core::Result<collect::OpenedCollector>(const std::string& kind, const sys::SysRoot&, const core::Clock&)>;
+// Opens the collector for a config's `collector` (auto/bpf/proc) and
+// `hardirq_sample_every`.
+using CollectorOpener = std::function<core::Result<collect::OpenedCollector>(
+    const std::string& kind, const sys::SysRoot&, const core::Clock&, std::uint32_t hardirq_sample_every)>;
 // Loads the topology of the root (hwloc).
 using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
 

@@ -3,6 +3,7 @@
 // CPU state and topology, and build the Snapshot.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@ struct MeasureOptions {
   double sample_s = 5;               // --sample; 0: one reading, cumulative since boot
   std::optional<std::filesystem::path> interrupts_file;  // --interrupts-file
   std::string collector = "auto";    // --collector auto|bpf|proc
+  std::uint32_t hardirq_sample_every = 1;  // --hardirq-sample-every (config hardirq_sample_every)
   bool compare_estimate = false;     // --compare-estimate
 };
 

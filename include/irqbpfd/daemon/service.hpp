@@ -23,6 +23,7 @@ namespace irqbpfd::daemon {
 struct ConfigOverrides {
   std::optional<double> interval_s;
   std::optional<std::string> collector;
+  std::optional<std::uint32_t> hardirq_sample_every;
   bool dry_run = false;          // flags only switch on
   bool restore_on_exit = false;
   std::optional<LogLevel> log_level;

@@ -73,6 +73,7 @@ struct BpfStatus {
   std::uint32_t max_irqs = 0;
   std::uint32_t nr_cpus = 0;
   std::uint64_t map_bytes = 0;          // memory of the counter maps
+  std::uint32_t hardirq_sample_every = 1;  // > 1: handler time estimated from 1 run in N
   std::uint64_t dropped_irq_range = 0;  // events in the window, all CPUs
   std::uint64_t unpaired_exits = 0;
   std::uint64_t nested_entries = 0;
