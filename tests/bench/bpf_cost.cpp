@@ -14,6 +14,8 @@
 //          irq_stats, it must not share the brackets' warm code)
 //   pair   irq_stats' hardirq entry/exit (BpfPrograms, hardirq_only)
 //   full   all five irq_stats programs (BpfPrograms)
+//   pair_sampled, full_sampled   the same with hardirq_sample_every =
+//          --sample-every (default 8): one handler run in N timed
 // plus two references (clock_pair: entry/exit programs that only read the
 // clock; timer_pair: the least a handler timer can do, the clock stored at
 // entry and the span added to one per-CPU slot at exit) and ordering checks
@@ -97,10 +99,10 @@ struct SlowStats {
   std::uint64_t runs = 0;
 };
 
-enum class Config { kNone, kFloor, kPair, kFull, kClockPair, kTimerPair, kFloorNear, kSlowInside, kSlowOutside, kReversed };
-constexpr std::array<Config, 7> kMainConfigs = {Config::kNone,      Config::kFloor,     Config::kPair,
-                                                Config::kFull,      Config::kClockPair, Config::kTimerPair,
-                                                Config::kFloorNear};
+enum class Config { kNone, kFloor, kPair, kPairSampled, kFull, kFullSampled, kClockPair, kTimerPair, kFloorNear, kSlowInside, kSlowOutside, kReversed };
+constexpr std::array<Config, 9> kMainConfigs = {Config::kNone,       Config::kFloor,        Config::kPair,
+                                                Config::kPairSampled, Config::kFull,         Config::kFullSampled,
+                                                Config::kClockPair,   Config::kTimerPair,    Config::kFloorNear};
 constexpr std::array<Config, 3> kCheckConfigs = {Config::kSlowInside, Config::kSlowOutside, Config::kReversed};
 
 const char* name_of(Config c) {
@@ -108,6 +110,8 @@ const char* name_of(Config c) {
     case Config::kNone: return "none";
     case Config::kFloor: return "floor";
     case Config::kPair: return "pair";
+    case Config::kPairSampled: return "pair_sampled";
+    case Config::kFullSampled: return "full_sampled";
     case Config::kFull: return "full";
     case Config::kClockPair: return "clock_pair";
     case Config::kTimerPair: return "timer_pair";
@@ -185,6 +189,8 @@ struct Failure {
 };
 
 volatile std::sig_atomic_t g_stop = 0;
+// kPairSampled: irq_stats' pair timing one handler run in this many (--sample-every).
+std::uint32_t g_sample_every = 8;
 void on_signal(int) { g_stop = 1; }
 
 // ---------------------------------------------------------------- BPF side
@@ -307,11 +313,16 @@ std::optional<Failure> attach(const Bench& bench, Config config, const BpfSizing
       if (auto f = attach_all(bench.empties(), out.middle)) return f;
       break;
     case Config::kPair:
-    case Config::kFull: {
+    case Config::kPairSampled:
+    case Config::kFull:
+    case Config::kFullSampled: {
       BpfOptions options;
       options.sizing = sizing;
       options.mode = irqbpfd::collect::AttachMode::kTpBtf;
-      options.hardirq_only = config == Config::kPair;
+      options.hardirq_only = config == Config::kPair || config == Config::kPairSampled;
+      if (config == Config::kPairSampled || config == Config::kFullSampled) {
+        options.hardirq_sample_every = g_sample_every;
+      }
       auto programs = BpfPrograms::open(options);
       if (!programs) return Failure{"irq_stats: " + programs.error().message};
       out.programs = std::move(*programs);
@@ -573,6 +584,8 @@ int run(int argc, char** argv) {
   app.add_option("--reads", reads, "O_DIRECT 4 KiB reads per configuration per round")->check(CLI::Range(100, 10000000));
   app.add_option("--dir", dir, "Directory for the temporary read file (on the disk to interrupt)");
   app.add_option("--file-mib", file_mib, "Size of the temporary read file")->check(CLI::Range(1, 65536));
+  app.add_option("--sample-every", g_sample_every, "pair_sampled: time one handler run in N (power of two)")
+      ->check(CLI::IsMember({1U, 2U, 4U, 8U, 16U, 32U, 64U}));
   app.add_option("--json", json_path, "Also write the figures as JSON to this file");
   app.add_flag("--no-checks", no_checks, "Skip the ordering checks (slow program inside/outside, reversed brackets)");
   app.add_flag("--no-bpf-stats", no_bpf_stats, "Skip the bpf_stats comparison pass");
@@ -714,7 +727,7 @@ int run(int argc, char** argv) {
 
   // Cost per interrupt and the ratios, computed per round, then summarised.
   std::vector<double> floor_hard, floor_all, pair, full, pair_ratio, full_ratio, clock, clock_ratio, timer, timer_ratio, near,
-      near_ratio;
+      near_ratio, sampled, sampled_ratio, full_sampled, full_sampled_ratio;
   for (int r = 0; r < rounds; ++r) {
     const Sample* none = find(samples, r, Config::kNone);
     const Sample* fl = find(samples, r, Config::kFloor);
@@ -723,7 +736,9 @@ int run(int argc, char** argv) {
     const Sample* cl = find(samples, r, Config::kClockPair);
     const Sample* ti = find(samples, r, Config::kTimerPair);
     const Sample* ne = find(samples, r, Config::kFloorNear);
-    if (!none || !fl || !pa || !fu || !cl || !ti || !ne) continue;
+    const Sample* ps = find(samples, r, Config::kPairSampled);
+    const Sample* fs = find(samples, r, Config::kFullSampled);
+    if (!none || !fl || !pa || !fu || !cl || !ti || !ne || !ps || !fs) continue;
     const double fh = cost_per_irq(*fl, *none, 0, 2);
     const double fa = cost_per_irq(*fl, *none, 0, kTracepoints);
     const double p = cost_per_irq(*pa, *none, 0, 2);
@@ -743,10 +758,18 @@ int run(int argc, char** argv) {
     const double n = cost_per_irq(*ne, *none, 0, 2);
     near.push_back(n);
     near_ratio.push_back(n > 0 ? p / n : 0);
+    const double sp = cost_per_irq(*ps, *none, 0, 2);
+    sampled.push_back(sp);
+    sampled_ratio.push_back(fh > 0 ? sp / fh : 0);
+    const double fsp = cost_per_irq(*fs, *none, 0, kTracepoints);
+    full_sampled.push_back(fsp);
+    full_sampled_ratio.push_back(fa > 0 ? fsp / fa : 0);
   }
   const Spread s_fh = spread(floor_hard), s_fa = spread(floor_all), s_p = spread(pair), s_f = spread(full);
   const Spread s_pr = spread(pair_ratio), s_fr = spread(full_ratio), s_c = spread(clock), s_cr = spread(clock_ratio);
   const Spread s_t = spread(timer), s_tr = spread(timer_ratio), s_n = spread(near), s_nr = spread(near_ratio);
+  const Spread s_s = spread(sampled), s_sr = spread(sampled_ratio);
+  const Spread s_fs = spread(full_sampled), s_fsr = spread(full_sampled_ratio);
   fmt::print("\nCost per hardirq above the brackets, ns (median [min .. max] over {} rounds)\n", pair.size());
   fmt::print("  floor, irq_handler_entry+exit     {:>28}\n", fmt_spread(s_fh));
   fmt::print("  floor, all five tracepoints       {:>28}\n", fmt_spread(s_fa));
@@ -757,6 +780,13 @@ int run(int argc, char** argv) {
   fmt::print("  ratio pair / floor(entry+exit)    {:>28}   pooled {:.2f}   target <= 1.5: {}\n", fmt_spread(s_pr, 2),
              pool_p, s_pr.median <= 1.5 ? "met" : "NOT met");
   fmt::print("  ratio full / floor(all five)      {:>28}   pooled {:.2f}\n", fmt_spread(s_fr, 2), pool_f);
+  const double pool_s = pooled(sampled, floor_hard);
+  fmt::print("  hardirq pair, 1 in {:<2} timed       {:>28}\n", g_sample_every, fmt_spread(s_s));
+  fmt::print("  ratio sampled pair / floor        {:>28}   pooled {:.2f}   target <= 1.5: {}\n", fmt_spread(s_sr, 2),
+             pool_s, s_sr.median <= 1.5 ? "met" : "NOT met");
+  const double pool_fs = pooled(full_sampled, floor_all);
+  fmt::print("  full set, 1 in {:<2} timed           {:>28}\n", g_sample_every, fmt_spread(s_fs));
+  fmt::print("  ratio sampled full / floor(five)  {:>28}   pooled {:.2f}\n", fmt_spread(s_fsr, 2), pool_fs);
   fmt::print("  reference: clock-only pair        {:>28}\n", fmt_spread(s_c));
   fmt::print("  ratio clock-only pair / floor     {:>28}   pooled {:.2f}\n", fmt_spread(s_cr, 2), pool_c);
   fmt::print("  reference: minimal timer pair     {:>28}\n", fmt_spread(s_t));
@@ -770,21 +800,29 @@ int run(int argc, char** argv) {
                                {"floor_all_tracepoints", jspread(s_fa)},
                                {"hardirq_pair", jspread(s_p)},
                                {"full_set", jspread(s_f)},
+                               {"hardirq_pair_sampled", jspread(s_s)},
+                               {"full_set_sampled", jspread(s_fs)},
                                {"clock_only_pair", jspread(s_c)},
                                {"minimal_timer_pair", jspread(s_t)},
                                {"floor_near_hardirq_tracepoints", jspread(s_n)}};
   js["ratio"] = {{"pair_over_floor", jspread(s_pr)},
                  {"full_over_floor", jspread(s_fr)},
+                 {"sampled_pair_over_floor", jspread(s_sr)},
+                 {"sampled_full_over_floor", jspread(s_fsr)},
                  {"clock_only_pair_over_floor", jspread(s_cr)},
                  {"minimal_timer_pair_over_floor", jspread(s_tr)},
                  {"pair_over_floor_near", jspread(s_nr)}};
   js["pooled_ratio"] = {{"pair_over_floor", pool_p},
                         {"full_over_floor", pool_f},
+                        {"sampled_pair_over_floor", pool_s},
+                        {"sampled_full_over_floor", pool_fs},
                         {"clock_only_pair_over_floor", pool_c},
                         {"minimal_timer_pair_over_floor", pool_t},
                         {"pair_over_floor_near", pool_n}};
   js["target_pair_over_floor"] = 1.5;
   js["target_met"] = s_pr.median <= 1.5;
+  js["sample_every"] = g_sample_every;
+  js["sampled_target_met"] = s_sr.median <= 1.5;
 
   // Ordering checks.
   if (!no_checks) {
