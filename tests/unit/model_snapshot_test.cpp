@@ -53,12 +53,15 @@ Window window(const collect::RawSample* before, const collect::RawSample& after,
   return w;
 }
 
-std::uint64_t count_on(const IrqSnapshot& irq, std::uint32_t cpu) {
-  for (const auto& pc : irq.per_cpu) {
-    if (pc.cpu == cpu_id(cpu)) return pc.count;
-  }
-  ADD_FAILURE() << "no column for CPU" << cpu;
-  return 0;
+// The count of `irq` on `cpu`, from per_cpu or, for a column CPU it leaves
+// out, its idle cell.
+std::uint64_t count_on(const Snapshot& snap, const IrqSnapshot& irq, std::uint32_t cpu) {
+  std::optional<std::uint64_t> found;
+  irq.for_each_column(snap.column_cpus(), [&](const IrqCpuCount& pc) {
+    if (pc.cpu == cpu_id(cpu)) found = pc.count;
+  });
+  if (!found) ADD_FAILURE() << "no column for CPU" << cpu;
+  return found.value_or(0);
 }
 
 TEST(BuildSnapshot, DeltasPerCpuAndWindowLength) {
@@ -80,7 +83,7 @@ TEST(BuildSnapshot, DeltasPerCpuAndWindowLength) {
   const IrqSnapshot* i24 = w.snap.find(irq_number(24));
   ASSERT_NE(i24, nullptr);
   EXPECT_EQ(i24->count, 60U);
-  EXPECT_EQ(count_on(*i24, 0), 60U);
+  EXPECT_EQ(count_on(w.snap, *i24, 0), 60U);
   EXPECT_DOUBLE_EQ(i24->per_cpu[0].share_pct, 100.0);
   EXPECT_EQ(w.snap.find(cpu_id(0))->interrupts, 60U);
   EXPECT_EQ(w.snap.find(cpu_id(1))->interrupts, 40U);
@@ -104,8 +107,8 @@ TEST(BuildSnapshot, MatchesColumnsByCpuIdWhenACpuGoesOffline) {
   const IrqSnapshot* q = w.snap.find(irq_number(30));
   ASSERT_NE(q, nullptr);
   ASSERT_EQ(q->per_cpu.size(), 2U);
-  EXPECT_EQ(count_on(*q, 0), 5U);
-  EXPECT_EQ(count_on(*q, 2), 7U);
+  EXPECT_EQ(count_on(w.snap, *q, 0), 5U);
+  EXPECT_EQ(count_on(w.snap, *q, 2), 7U);
   EXPECT_EQ(q->count, 12U);
 }
 
@@ -115,8 +118,8 @@ TEST(BuildSnapshot, CpuComingOnlineHasNoBaselineAndCountsZero) {
   const Window w = window(&a, b, core::CpuSet{0, 1});
   const IrqSnapshot* q = w.snap.find(irq_number(30));
   ASSERT_NE(q, nullptr);
-  EXPECT_EQ(count_on(*q, 0), 2U);
-  EXPECT_EQ(count_on(*q, 1), 0U);
+  EXPECT_EQ(count_on(w.snap, *q, 0), 2U);
+  EXPECT_EQ(count_on(w.snap, *q, 1), 0U);
 }
 
 TEST(BuildSnapshot, VanishedAppearedAndRecreatedIrqs) {
@@ -164,6 +167,39 @@ TEST(BuildSnapshot, EstimatesLoadByCountShareOfCpuTime) {
   EXPECT_EQ(y->load_ns, 25'000'000U + 50'000'000U);
   EXPECT_EQ(w.snap.find(cpu_id(0))->irq_ns, 20'000'000U);
   EXPECT_EQ(w.snap.find(cpu_id(0))->softirq_ns, 80'000'000U);
+}
+
+TEST(BuildSnapshot, PerCpuKeepsOnlyCpusWithSomethingAndColumnsFillInTheRest) {
+  // IRQ 50 ran on CPU0 only; CPU3 has no /proc/stat line, so no CPU time to
+  // split: its entry (load unknown) differs from the idle cell and stays.
+  const auto a = reading("      CPU0 CPU1 CPU2 CPU3\n 50:  0 0 0 0  PCI-MSI 1-edge  x\n 51:  0 0 0 0  PCI-MSI 2-edge  y\n", 0,
+                         "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n"
+                         "cpu2 0 0 0 0 0 0 0 0 0 0\n");
+  const auto b = reading("      CPU0 CPU1 CPU2 CPU3\n 50: 30 0 0 0  PCI-MSI 1-edge  x\n 51:  0 0 0 0  PCI-MSI 2-edge  y\n",
+                         1'000'000'000,
+                         "cpu  0 0 0 0 0 2 0 0 0 0\ncpu0 0 0 0 0 0 2 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n"
+                         "cpu2 0 0 0 0 0 0 0 0 0 0\n");
+  const Window w = window(&a, b, core::CpuSet{0, 1, 2, 3});
+  EXPECT_EQ(w.snap.columns, (std::vector<core::CpuId>{cpu_id(0), cpu_id(1), cpu_id(2), cpu_id(3)}));
+  const IrqSnapshot* x = w.snap.find(irq_number(50));
+  const IrqSnapshot* y = w.snap.find(irq_number(51));
+  ASSERT_TRUE(x && y);
+  ASSERT_EQ(x->per_cpu.size(), 2U);
+  EXPECT_EQ(x->per_cpu[0].cpu, cpu_id(0));
+  EXPECT_EQ(x->per_cpu[0].load_ns, 20'000'000U);
+  EXPECT_EQ(x->per_cpu[1].cpu, cpu_id(3));
+  EXPECT_FALSE(x->per_cpu[1].load_ns.has_value());
+  EXPECT_EQ(x->active, (std::vector<std::uint32_t>{0}));
+  ASSERT_EQ(y->per_cpu.size(), 1U);  // only CPU3's unknown load
+  std::vector<IrqCpuCount> all;
+  x->for_each_column(w.snap.columns, [&](const IrqCpuCount& pc) { all.push_back(pc); });
+  ASSERT_EQ(all.size(), 4U);
+  EXPECT_EQ(all[1].cpu, cpu_id(1));
+  EXPECT_EQ(all[1].count, 0U);
+  EXPECT_EQ(all[1].load_ns, 0U);  // the IRQ's load is known: 0 on an idle CPU
+  EXPECT_FALSE(all[1].hardirq_ns.has_value());  // not measured at all
+  EXPECT_EQ(all[2].load_ns, 0U);
+  EXPECT_FALSE(all[3].load_ns.has_value());
 }
 
 TEST(BuildSnapshot, CumulativeReadingUsesUptimeAsWindow) {

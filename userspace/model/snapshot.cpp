@@ -186,6 +186,27 @@ const IrqSnapshot* Snapshot::find(core::IrqNumber irq) const {
   return (it != irqs.end() && it->desc.irq == irq) ? &*it : nullptr;
 }
 
+std::vector<core::CpuId> Snapshot::column_cpus() const {
+  if (!columns.empty() || irqs.empty()) return columns;
+  std::vector<core::CpuId> out;
+  out.reserve(irqs.front().per_cpu.size());
+  for (const auto& pc : irqs.front().per_cpu) out.push_back(pc.cpu);
+  return out;
+}
+
+IrqCpuCount IrqSnapshot::idle_cell(core::CpuId cpu) const {
+  IrqCpuCount c;
+  c.cpu = cpu;
+  const auto zero_if_known = [](const std::optional<std::uint64_t>& irq_level) {
+    return irq_level ? std::optional<std::uint64_t>(0) : std::nullopt;
+  };
+  c.load_ns = zero_if_known(load_ns);
+  c.hardirq_ns = zero_if_known(hardirq_ns);
+  c.softirq_ns = zero_if_known(softirq_ns);
+  c.estimate_load_ns = zero_if_known(estimate_load_ns);
+  return c;
+}
+
 const CpuSnapshot* Snapshot::find(core::CpuId cpu) const {
   auto it = std::lower_bound(cpus.begin(), cpus.end(), cpu,
                              [](const CpuSnapshot& s, core::CpuId c) { return raw(s.cpu) < raw(c); });
@@ -374,12 +395,26 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
   if (measured) apply_bpf(snap, before != nullptr ? &*before->bpf : nullptr, *after.bpf);
 
+  // Keep per IRQ only the CPUs that are not its idle_cell(): the rest say
+  // nothing that the columns and the IRQ's own fields do not.
   for (auto& is : snap.irqs) {
+    const IrqCpuCount idle = is.idle_cell(CpuId{0});
+    const auto is_idle = [&idle](const IrqCpuCount& pc) {
+      return pc.count == 0 && pc.share_pct == 0.0 && pc.load_ns == idle.load_ns && pc.hardirq_ns == idle.hardirq_ns &&
+             pc.softirq_ns == idle.softirq_ns && pc.estimate_load_ns == idle.estimate_load_ns;
+    };
+    std::size_t kept = 0;
+    for (const auto& pc : is.per_cpu) {
+      if (!is_idle(pc)) is.per_cpu[kept++] = pc;
+    }
+    is.per_cpu.resize(kept);
+    is.per_cpu.shrink_to_fit();
     is.active.clear();
     for (std::size_t i = 0; i < is.per_cpu.size(); ++i) {
       if (is.per_cpu[i].count > 0) is.active.push_back(static_cast<std::uint32_t>(i));
     }
   }
+  snap.columns = columns;
 
   // Per-CPU interrupt totals: device rows and named rows.
   for (auto& cs : snap.cpus) {
@@ -449,14 +484,15 @@ std::optional<std::uint64_t> histogram_quantile(const std::array<std::uint64_t, 
 Verdict seed_verdict(const IrqSnapshot& irq, const core::CpuSet& cpus, double threshold_pct) {
   std::optional<double> hi, lo;
   Verdict v;
-  for (const auto& pc : irq.per_cpu) {
-    if (!cpus.contains(pc.cpu)) continue;
-    if (!hi || pc.share_pct > *hi) hi = pc.share_pct;
-    if (!lo || pc.share_pct < *lo) {
-      lo = pc.share_pct;
-      v.target = pc.cpu;
+  cpus.for_each([&](core::CpuId cpu) {
+    auto it = std::find_if(irq.per_cpu.begin(), irq.per_cpu.end(), [cpu](const IrqCpuCount& pc) { return pc.cpu == cpu; });
+    const double share = it == irq.per_cpu.end() ? 0.0 : it->share_pct;
+    if (!hi || share > *hi) hi = share;
+    if (!lo || share < *lo) {
+      lo = share;
+      v.target = cpu;
     }
-  }
+  });
   if (!hi || *hi - *lo <= threshold_pct) return Verdict{true, {}};
   v.balanced = false;
   return v;

@@ -95,11 +95,12 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
   doc["cpus"] = std::move(cpu_list);
 
   ordered_json irq_list = ordered_json::array();
+  const std::vector<core::CpuId> columns = snap.column_cpus();
   for (const auto& irq : snap.irqs) {
     ordered_json per_cpu = ordered_json::array();
-    for (const auto& pc : irq.per_cpu) {
-      if (!cpus.contains(pc.cpu)) continue;
-      if (options.active_per_cpu_only && !active(pc)) continue;
+    const auto add = [&](const model::IrqCpuCount& pc) {
+      if (!cpus.contains(pc.cpu)) return;
+      if (options.active_per_cpu_only && !active(pc)) return;
       ordered_json entry = {{"cpu", raw(pc.cpu)},
                             {"count", pc.count},
                             {"share_pct", pc.share_pct},
@@ -108,6 +109,13 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
                             {"softirq_ns", optional_value(pc.softirq_ns)}};
       if (pc.estimate_load_ns) entry["estimate_load_ns"] = *pc.estimate_load_ns;
       per_cpu.push_back(std::move(entry));
+    };
+    // Active only: the CPUs per_cpu lists (an idle cell is never active);
+    // all: every column, idle ones filled in.
+    if (options.active_per_cpu_only) {
+      for (const auto& pc : irq.per_cpu) add(pc);
+    } else {
+      irq.for_each_column(columns, add);
     }
     const auto& d = irq.desc;
     irq_list.push_back({{"irq", raw(d.irq)},

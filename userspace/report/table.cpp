@@ -161,7 +161,7 @@ std::string render_plan(const balance::Plan& plan, const ReportOptions& options)
 core::CpuSet selected_cpus(const Snapshot& snapshot, const ReportOptions& options) {
   core::CpuSet columns;
   if (!snapshot.irqs.empty()) {
-    for (const auto& pc : snapshot.irqs.front().per_cpu) columns.insert(pc.cpu);
+    for (core::CpuId c : snapshot.column_cpus()) columns.insert(c);
   } else {
     columns = snapshot.online;
   }

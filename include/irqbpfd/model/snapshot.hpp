@@ -32,10 +32,14 @@ struct IrqCpuCount {
 struct IrqSnapshot {
   core::IrqDesc desc;
   std::uint64_t count = 0;                // all CPUs, in the window
-  std::vector<IrqCpuCount> per_cpu;       // one per column CPU, ascending
-  // Indices into per_cpu of the CPUs with interrupts in the window, so
-  // consumers on wide machines need not scan every column (build_snapshot
-  // fills it; empty in a hand-built snapshot means "scan per_cpu").
+  // Column CPUs, ascending. build_snapshot keeps only the CPUs that are not
+  // idle_cell(): on a 256-CPU machine an IRQ runs on one or two of them,
+  // and a list of every column for every IRQ held 50 MB per snapshot. A
+  // column CPU missing here had nothing: see idle_cell(). Hand-built
+  // snapshots may list every column.
+  std::vector<IrqCpuCount> per_cpu;
+  // Indices into per_cpu of the CPUs with interrupts in the window (build_
+  // snapshot fills it; empty in a hand-built snapshot means "scan per_cpu").
   std::vector<std::uint32_t> active;
   std::optional<std::uint64_t> load_ns;   // sum of per_cpu load; nullopt when unknown
   bool load_estimated = false;            // split of CPU time by count share (irqbalance's way)
@@ -47,6 +51,25 @@ struct IrqSnapshot {
   bool beyond_bpf_maps = false;           // IRQ number past the sized maps: /proc counts, no load
   bool counter_reset = false;             // a counter went backwards: the IRQ was re-created
   bool appeared = false;                  // not in the first reading
+
+  // The entry of a column CPU this IRQ neither ran on nor cost time: count
+  // and share 0, and each time 0 where the IRQ's own figure is known
+  // (nullopt where it is not).
+  [[nodiscard]] IrqCpuCount idle_cell(core::CpuId cpu) const;
+  // Every column CPU's entry, ascending: per_cpu's, and idle_cell() for the
+  // columns it leaves out. visit(const IrqCpuCount&).
+  // (per_cpu keeps the columns' order, so one forward pass pairs them.)
+  template <class F>
+  void for_each_column(const std::vector<core::CpuId>& columns, F&& visit) const {
+    std::size_t next = 0;
+    for (core::CpuId c : columns) {
+      if (next < per_cpu.size() && per_cpu[next].cpu == c) {
+        visit(per_cpu[next++]);
+      } else {
+        visit(idle_cell(c));
+      }
+    }
+  }
 };
 
 struct CpuSnapshot {
@@ -87,12 +110,17 @@ struct Snapshot {
   bool cumulative = false;                        // one reading: counts since boot
   std::vector<CpuSnapshot> cpus;                  // ascending CPU id
   std::vector<IrqSnapshot> irqs;                  // ascending IRQ number
+  // The CPUs the IRQs' per_cpu entries are about (the /proc/interrupts
+  // columns), ascending. Empty in a hand-built snapshot: column_cpus() then
+  // takes the first IRQ's per_cpu.
+  std::vector<core::CpuId> columns;
   std::vector<core::IrqNumber> vanished;          // in a reading but gone from /proc/irq
   std::optional<BpfStatus> bpf;                   // with the bpf collector
   core::CpuSet online;
   topology::Machine machine;
 
   [[nodiscard]] const IrqSnapshot* find(core::IrqNumber irq) const;
+  [[nodiscard]] std::vector<core::CpuId> column_cpus() const;
   [[nodiscard]] const CpuSnapshot* find(core::CpuId cpu) const;
 };
 
@@ -117,9 +145,10 @@ struct WindowInput {
 // load = handler time + the softirq time the IRQ raised.
 core::Result<Snapshot> build_snapshot(const WindowInput& input);
 
-// The seed tool's verdict over `cpus`: when the largest and smallest per-CPU
-// shares differ by at most `threshold_pct` points the IRQ is "balanced",
-// otherwise the CPU with the smallest share (lowest id on ties) is named.
+// The seed tool's verdict over `cpus` (column CPUs; one missing from
+// per_cpu has share 0): when the largest and smallest per-CPU shares differ
+// by at most `threshold_pct` points the IRQ is "balanced", otherwise the CPU
+// with the smallest share (lowest id on ties) is named.
 struct Verdict {
   bool balanced = true;
   core::CpuId target{};
