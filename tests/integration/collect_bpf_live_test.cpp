@@ -8,11 +8,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -138,13 +141,13 @@ TEST_F(LiveBpf, DiskIrqCountMatchesProcInterruptsAndGetsItsSoftirqTime) {
 }
 
 // Sampled timing (1 run in 8) beside exact timing, both attached over the
-// same window: the counts agree, and the sampled estimate of the disk IRQ's
-// handler time is near the exact figure (about 1000 of 8000 runs timed).
-// The two program sets time part of each other: the one attached first
-// spans the other's entry program, the other spans the first one's exit
-// work; measured here, the second set's figure came out 3-16% (3000 runs)
-// and 1-7% (30000 runs) below the first one's, whichever of the two was
-// first, so the bound is wide.
+// same window of disk interrupts: the counts agree, about one run in 8 was
+// timed, and the timed runs have the same typical duration as all runs.
+// The sums are not compared: in this VM a handler run now and then takes
+// milliseconds (the vCPU loses the host CPU inside it), and whether the
+// sample caught one decides the estimate of a one-second window (one CI
+// run: sampled 0.64x exact). That the timed spans are scaled by N is
+// checked exactly by the program tests (tests/bpf).
 TEST_F(LiveBpf, SampledHandlerTimeEstimatesTheExactTimeAndCountsStayExact) {
   core::SteadyClock clock;
   auto exact = BpfCollector::open(sys::SysRoot("/"), clock);
@@ -181,10 +184,36 @@ TEST_F(LiveBpf, SampledHandlerTimeEstimatesTheExactTimeAndCountsStayExact) {
   // Read in nested order, so the sampled window lies inside the exact one.
   EXPECT_LE(of_disk(sampled_count), of_disk(exact_count));
   EXPECT_NEAR(of_disk(sampled_count), of_disk(exact_count), 0.01 * of_disk(exact_count));
-  const double exact_ns = of_disk(per_irq(*e0, *e1, &BpfCell::hardirq_ns));
-  const double sampled_ns = of_disk(per_irq(*s0, *s1, &BpfCell::hardirq_ns));
-  ASSERT_GT(exact_ns, 0);
-  EXPECT_NEAR(sampled_ns, exact_ns, 0.3 * exact_ns) << "IRQ " << disk;
+  EXPECT_GT(of_disk(per_irq(*s0, *s1, &BpfCell::hardirq_ns)), 0);
+
+  // The histograms hold the timed runs only.
+  const auto hist = [disk](const RawSample& a, const RawSample& b) {
+    std::array<double, kHistBuckets> out{};
+    for (const auto& h : b.bpf->histograms) {
+      for (std::size_t i = 0; h.irq == core::irq_number(disk) && i < kHistBuckets; ++i) out[i] += static_cast<double>(h.buckets[i]);
+    }
+    for (const auto& h : a.bpf->histograms) {
+      for (std::size_t i = 0; h.irq == core::irq_number(disk) && i < kHistBuckets; ++i) out[i] -= static_cast<double>(h.buckets[i]);
+    }
+    return out;
+  };
+  const auto total = [](const std::array<double, kHistBuckets>& h) { return std::accumulate(h.begin(), h.end(), 0.0); };
+  const auto median_bucket = [&](const std::array<double, kHistBuckets>& h) {
+    double below = 0;
+    for (std::size_t i = 0; i < kHistBuckets; ++i) {
+      below += h[i];
+      if (2 * below >= total(h)) return static_cast<int>(i);
+    }
+    return static_cast<int>(kHistBuckets);
+  };
+  const auto sampled_hist = hist(*s0, *s1), exact_hist = hist(*e0, *e1);
+  EXPECT_NEAR(total(exact_hist), of_disk(exact_count), 0.01 * of_disk(exact_count));
+  // Timed runs ~ Binomial(n, 1/8): within 5 standard deviations.
+  const double n = of_disk(sampled_count);
+  EXPECT_NEAR(total(sampled_hist), n / 8, 5 * std::sqrt(n * 7.0 / 64));
+  EXPECT_LE(std::abs(median_bucket(sampled_hist) - median_bucket(exact_hist)), 1)
+      << "median handler time: 2^" << median_bucket(sampled_hist) << " ns sampled, 2^" << median_bucket(exact_hist)
+      << " ns exact (IRQ " << disk << ")";
 }
 
 TEST_F(LiveBpf, ProgramsAreDetachedWhenTheCollectorGoes) {
