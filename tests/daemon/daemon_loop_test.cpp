@@ -59,8 +59,9 @@ class Rig {
     deps.log = log_.get();
     deps.notifier = &notifier_;
     deps.open_collector = [this](const std::string& kind, const sys::SysRoot& r, const core::Clock& clock,
-                                 std::uint32_t every) {
+                                 std::uint32_t every) -> core::Result<collect::OpenedCollector> {
       opened_.emplace_back(kind, every);
+      if (fail_opens_) return core::Error{"BPF refused (test)"};
       return collect::open_collector(kind, r, clock, every);
     };
     daemon_ = std::make_unique<Daemon>(config, policy, deps);
@@ -74,6 +75,7 @@ class Rig {
   const sim::Scenario& scenario() const { return scenario_; }
   // (collector, hardirq_sample_every) of every collector the daemon opened.
   const std::vector<std::pair<std::string, std::uint32_t>>& opened() const { return opened_; }
+  void fail_opens(bool fail) { fail_opens_ = fail; }
   // One tick of the machine, then one daemon cycle.
   CycleOutcome tick(sim::TickFacts* facts = nullptr) {
     auto f = machine_->step();
@@ -101,6 +103,7 @@ class Rig {
   std::unique_ptr<apply::AffinityWriter> writer_;
   NullNotifier notifier_;
   std::vector<std::pair<std::string, std::uint32_t>> opened_;
+  bool fail_opens_ = false;
   std::unique_ptr<Daemon> daemon_;
 };
 
@@ -207,6 +210,28 @@ TEST(DaemonLoop, ReconfiguredSampleRateReopensTheCollectorOnce) {
   rig.tick();
   rig.tick();
   EXPECT_EQ(rig.opened(), (Opened{{"proc", 1}, {"proc", 8}}));
+}
+
+TEST(DaemonLoop, ACollectorThatCannotBeReopenedLeavesTheOldOneRunning) {
+  Rig rig("skewed-nic");
+  ASSERT_TRUE(rig.daemon().start());
+  rig.tick();
+  const std::uint64_t cycles = rig.daemon().status()->cycle;
+  DaemonConfig c = rig.daemon().config();
+  c.hardirq_sample_every = 4;
+  rig.fail_opens(true);
+  rig.daemon().reconfigure(c, balance::Policy{});
+  ASSERT_TRUE(rig.machine().step());
+  auto failed = rig.daemon().cycle();
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_THAT(failed.error().message, ::testing::HasSubstr("reopening the collector (still proc)"));
+  rig.fail_opens(false);
+  // The old collector goes on (tick() expects each cycle to succeed), and
+  // the reopen is not retried every cycle.
+  for (int t = 0; t < 3; ++t) rig.tick();
+  EXPECT_EQ(rig.opened().size(), 2U);
+  EXPECT_EQ(rig.daemon().status()->cycle, cycles + 3);
+  EXPECT_EQ(rig.daemon().status()->collector, "proc");
 }
 
 TEST(DaemonLoop, RestoreWritesBackTheMasksFoundAtStart) {

@@ -163,11 +163,12 @@ Result<CycleOutcome> Daemon::cycle() {
   const std::int64_t t0 = wall_ns();
   CycleOutcome outcome;
   if (reopen_collector_) {
-    // New IRQ numbers past the BPF maps: bigger maps, a new baseline.
+    // New IRQ numbers past the BPF maps (bigger maps), or a reload that
+    // changed the collector or its sampling: a new collector, a new
+    // baseline. When the new one cannot be opened the old one goes on.
     reopen_collector_ = false;
-    collector_.reset();
     auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock, config_.hardirq_sample_every);
-    if (!opened) return opened.error().with_context("collector");
+    if (!opened) return opened.error().with_context(fmt::format("reopening the collector (still {})", collector_->name()));
     collector_ = std::move(opened->collector);
     fallback_reason_ = opened->fallback_reason;
     auto first = collector_->read();
