@@ -56,15 +56,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "simulation failed: %s\n", run ? "no snapshot" : run.error().message.c_str());
     return 1;
   }
-  benchmark::RegisterBenchmark(("plan/" + scenario->name + "/first").c_str(), BM_Plan, &g_first)
-      ->Unit(benchmark::kMillisecond)
-      ->MeasureProcessCPUTime();
-  benchmark::RegisterBenchmark(("plan/" + scenario->name + "/converged").c_str(), BM_Plan, &g_last)
-      ->Unit(benchmark::kMillisecond)
-      ->MeasureProcessCPUTime();
-  int n = static_cast<int>(rest.size());
-  benchmark::Initialize(&n, rest.data());
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  irqbpfd::bench::register_cpu_ms("plan/" + scenario->name + "/first", BM_Plan, &g_first);
+  irqbpfd::bench::register_cpu_ms("plan/" + scenario->name + "/converged", BM_Plan, &g_last);
+  return irqbpfd::bench::run_benchmarks(rest);
 }

@@ -1,6 +1,9 @@
-// The command line the simulator benchmarks share: `--scenario FILE` taken
-// out, the rest left for Google Benchmark, the scenario loaded.
+// What the simulator benchmarks share: the command line (`--scenario FILE`
+// taken out, the rest left for Google Benchmark, the scenario loaded), how
+// a benchmark is registered and how they are run.
 #pragma once
+
+#include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstring>
@@ -35,6 +38,21 @@ inline std::optional<sim::Scenario> scenario_from_args(int argc, char** argv, co
     return std::nullopt;
   }
   return std::move(*scenario);
+}
+
+// A benchmark reported in milliseconds of process CPU time.
+template <class Fn, class Arg>
+void register_cpu_ms(const std::string& name, Fn fn, Arg arg) {
+  benchmark::RegisterBenchmark(name.c_str(), fn, arg)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+}
+
+// Google Benchmark over the arguments scenario_from_args left; main's result.
+inline int run_benchmarks(std::vector<char*>& rest) {
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace irqbpfd::bench

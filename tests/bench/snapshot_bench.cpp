@@ -88,17 +88,7 @@ int main(int argc, char** argv) {
   g_estimate->collector = "proc";
   g_estimate->before.bpf.reset();
   g_estimate->after.bpf.reset();
-  benchmark::RegisterBenchmark(("build_snapshot/" + scenario->name + "/measured").c_str(), BM_BuildSnapshot,
-                               &g_measured)
-      ->Unit(benchmark::kMillisecond)
-      ->MeasureProcessCPUTime();
-  benchmark::RegisterBenchmark(("build_snapshot/" + scenario->name + "/estimate").c_str(), BM_BuildSnapshot,
-                               &g_estimate)
-      ->Unit(benchmark::kMillisecond)
-      ->MeasureProcessCPUTime();
-  int n = static_cast<int>(rest.size());
-  benchmark::Initialize(&n, rest.data());
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  irqbpfd::bench::register_cpu_ms("build_snapshot/" + scenario->name + "/measured", BM_BuildSnapshot, &g_measured);
+  irqbpfd::bench::register_cpu_ms("build_snapshot/" + scenario->name + "/estimate", BM_BuildSnapshot, &g_estimate);
+  return irqbpfd::bench::run_benchmarks(rest);
 }
