@@ -82,15 +82,13 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     if (raw(c) >= per_cpu_interrupts.size()) per_cpu_interrupts.resize(raw(c) + 1, 0);
     per_cpu_interrupts[raw(c)] += n;
   };
-  // Every IRQ's per_cpu lists the same column CPUs in the same order: index
-  // them once, from the first IRQ, and check the guess per cell.
+  // Here (before build_snapshot drops idle entries) every IRQ's per_cpu
+  // lists snap.columns in order: index them once, check the index per cell.
   std::vector<int> slot;  // per_cpu index of each CPU id
-  if (!snap.irqs.empty()) {
-    for (std::size_t p = 0; p < snap.irqs.front().per_cpu.size(); ++p) {
-      const auto c = raw(snap.irqs.front().per_cpu[p].cpu);
-      if (c >= slot.size()) slot.resize(c + 1, -1);
-      slot[c] = static_cast<int>(p);
-    }
+  for (std::size_t p = 0; p < snap.columns.size(); ++p) {
+    const auto c = raw(snap.columns[p]);
+    if (c >= slot.size()) slot.resize(c + 1, -1);
+    slot[c] = static_cast<int>(p);
   }
   // The entry of `cpu` in `per_cpu`, or nullptr when it is not a column CPU.
   const auto entry_of = [&slot](std::vector<IrqCpuCount>& per_cpu, CpuId cpu) -> IrqCpuCount* {
@@ -393,6 +391,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
       }
     }
   }
+  snap.columns = columns;
   if (measured) apply_bpf(snap, before != nullptr ? &*before->bpf : nullptr, *after.bpf);
 
   // Keep per IRQ only the CPUs that are not its idle_cell(): the rest say
@@ -414,7 +413,6 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
       if (is.per_cpu[i].count > 0) is.active.push_back(static_cast<std::uint32_t>(i));
     }
   }
-  snap.columns = columns;
 
   // Per-CPU interrupt totals: device rows and named rows.
   for (auto& cs : snap.cpus) {
