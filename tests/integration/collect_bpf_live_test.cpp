@@ -189,12 +189,14 @@ TEST_F(LiveBpf, SampledHandlerTimeEstimatesTheExactTimeAndCountsStayExact) {
   // The histograms hold the timed runs only.
   const auto hist = [disk](const RawSample& a, const RawSample& b) {
     std::array<double, kHistBuckets> out{};
-    for (const auto& h : b.bpf->histograms) {
-      for (std::size_t i = 0; h.irq == core::irq_number(disk) && i < kHistBuckets; ++i) out[i] += static_cast<double>(h.buckets[i]);
-    }
-    for (const auto& h : a.bpf->histograms) {
-      for (std::size_t i = 0; h.irq == core::irq_number(disk) && i < kHistBuckets; ++i) out[i] -= static_cast<double>(h.buckets[i]);
-    }
+    const auto add = [&](const RawSample& r, double sign) {
+      for (const auto& h : r.bpf->histograms) {
+        if (h.irq != core::irq_number(disk)) continue;
+        for (std::size_t i = 0; i < kHistBuckets; ++i) out[i] += sign * static_cast<double>(h.buckets[i]);
+      }
+    };
+    add(b, 1);
+    add(a, -1);
     return out;
   };
   const auto total = [](const std::array<double, kHistBuckets>& h) { return std::accumulate(h.begin(), h.end(), 0.0); };
