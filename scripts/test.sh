@@ -22,5 +22,10 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 for leg in "${legs[@]}"; do
   echo "=== test leg: $leg ==="
   scripts/build.sh "$leg"
-  ctest --test-dir "build/$leg" --output-on-failure --timeout 300 -j "$(nproc)"
+  # The 60-cycle steadiness loops on 256 CPUs (label steady) run in the
+  # release leg only: under the sanitizers each takes minutes, and the same
+  # code runs there in the smaller closed-loop tests.
+  exclude=()
+  [ "$leg" = asan ] && exclude=(-LE steady)
+  ctest --test-dir "build/$leg" --output-on-failure --timeout 600 -j "$(nproc)" "${exclude[@]}"
 done

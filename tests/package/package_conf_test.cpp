@@ -60,7 +60,8 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   const toml::table conf = parse_or_fail(uncomment_examples(read_file(kConfPath)), "uncommented irqbpfd.conf");
   const std::set<std::string> expected = {"interval",    "collector",      "hardirq_sample_every", "dry_run", "restore_on_exit",
                                           "log_level",   "numa",           "banned_cpus",     "ban_irq",
-                                          "ban_driver",  "powerthresh",    "min_gain_pct",    "cooldown_cycles",
+                                          "ban_driver",  "powerthresh",    "min_gain_pct",    "min_gain_floor_pct",
+                                          "write_cost_pct", "cooldown_cycles",
                                           "max_moves_per_cycle", "affinity_refresh_cycles", "rule"};
   std::set<std::string> keys;
   for (const auto& [key, value] : conf) keys.insert(std::string(key.str()));
@@ -82,6 +83,8 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   EXPECT_TRUE(conf["ban_driver"].as_array()->empty());
   EXPECT_EQ(conf["powerthresh"].value<int64_t>(), 0);
   EXPECT_EQ(conf["min_gain_pct"].value<double>(), 10.0);
+  EXPECT_EQ(conf["min_gain_floor_pct"].value<double>(), 2.0);
+  EXPECT_EQ(conf["write_cost_pct"].value<double>(), 0.005);
   EXPECT_EQ(conf["cooldown_cycles"].value<int64_t>(), 3);
   EXPECT_EQ(conf["max_moves_per_cycle"].value<int64_t>(), 1024);
   EXPECT_EQ(conf["affinity_refresh_cycles"].value<int64_t>(), 6);
@@ -101,6 +104,8 @@ TEST(PackageConf, TheDaemonParsesItAndItsDefaultsAreTheDaemons) {
   EXPECT_EQ(examples->affinity_refresh_cycles, defaults.affinity_refresh_cycles);
   const irqbpfd::balance::Policy policy;
   EXPECT_EQ(examples->min_gain_pct.value_or(-1), policy.min_gain_pct);
+  EXPECT_EQ(examples->min_gain_floor_pct.value_or(-1), policy.min_gain_floor_pct);
+  EXPECT_EQ(static_cast<std::uint64_t>(examples->write_cost_pct.value_or(-1) / 100.0 * 1e9 + 0.5), policy.write_cost_ns);
   EXPECT_EQ(examples->cooldown_cycles.value_or(0), policy.cooldown_cycles);
   EXPECT_EQ(examples->max_moves_per_cycle.value_or(0), policy.max_moves_per_cycle);
   EXPECT_FALSE(examples->rules.empty());

@@ -407,6 +407,58 @@ TEST(Plan, PerIrqNumaPolicyOverridesTheGlobalOne) {
   EXPECT_EQ(raw(r.plan.moves[0].irq), 2U);
 }
 
+// 32 IRQs of 1% each, 16 on CPU 0 and 16 on CPU 1 of an 8-CPU machine: the
+// best placement moves 24 of them for a gain of 12% at the hottest CPU.
+TEST(Plan, EveryMoveMustPayForItsWrite) {
+  const auto m = machine("pack:1 core:8 pu:1");
+  std::vector<Spec> specs;
+  for (std::uint32_t i = 0; i < 32; ++i) specs.push_back({100 + i, 1.0, i % 2});
+  const auto snap = snapshot(m, specs);
+  Policy cheap;
+  cheap.write_cost_ns = 0;
+  const PlanResult free = plan(snap, {}, cheap);
+  EXPECT_GE(free.plan.moves.size(), 24U) << free.plan.summary;
+  EXPECT_EQ(free.plan.max_after, 40'000'000U);
+  // At 1% of a CPU a write, 24 writes cost twice what they gain: nothing moves.
+  Policy dear;
+  dear.write_cost_ns = 10'000'000;
+  const PlanResult held = plan(snap, {}, dear);
+  EXPECT_TRUE(held.plan.moves.empty()) << held.plan.summary;
+  EXPECT_THAT(held.plan.summary, ::testing::HasSubstr("do not pay"));
+}
+
+// One CPU 1% above the others, at constant load: the gain (about 1.7% of a
+// CPU in hottest + spread) is below the floor's minimum (2% of the hottest
+// CPU), however long the loads stay still and the measured noise is 0.
+TEST(Plan, TheGainFloorNeverDecaysBelowItsMinimum) {
+  const auto m = machine("pack:1 core:4 pu:1");
+  const auto snap = snapshot(m, {{1, 98, 0}, {2, 1, 0}, {3, 98, 1}, {4, 98, 2}, {5, 97, 3}});
+  Policy policy;
+  State state;
+  for (int cycle = 0; cycle < 8; ++cycle) {
+    const PlanResult r = plan(snap, state, policy);
+    EXPECT_TRUE(r.plan.moves.empty()) << "cycle " << cycle << ": " << r.plan.summary;
+    state = r.next;
+  }
+  EXPECT_EQ(state.noise.share, 0.0);
+  // Without the minimum the same gain would be taken.
+  policy.min_gain_floor_pct = 0;
+  EXPECT_EQ(plan(snap, state, policy).plan.moves.size(), 1U);
+}
+
+TEST(Plan, MovesThatMustHappenIgnoreTheWriteCost) {
+  const auto m = machine("pack:1 core:4 pu:1");
+  auto snap = snapshot(m, {{1, 5, 3}, {2, 5, 0}});
+  snap.cpus[3].isolated = true;
+  Policy policy;
+  policy.write_cost_ns = 1'000'000'000;  // a whole CPU per write
+  const PlanResult r = plan(snap, {}, policy);
+  ASSERT_EQ(r.plan.moves.size(), 1U) << r.plan.summary;
+  EXPECT_EQ(raw(r.plan.moves[0].irq), 1U);
+  EXPECT_FALSE(r.plan.moves[0].to.contains(cpu_id(3)));
+  EXPECT_FALSE(r.plan.moves[0].to.contains(cpu_id(0))) << "it goes where loads are lowest now";
+}
+
 TEST(BannedCpusFromEnv, ParsesIrqbalanceVariablesAndNamesBadOnes) {
   auto both = banned_cpus_from_env("0000000f", "8-9");
   ASSERT_TRUE(both.has_value());

@@ -31,6 +31,8 @@ ban_irq = [42, "eth9-*"]
 ban_driver = ["mlx5_core"]
 powerthresh = 2
 min_gain_pct = 5
+min_gain_floor_pct = 1.5
+write_cost_pct = 0.01
 cooldown_cycles = 1
 max_moves_per_cycle = 8
 [[rule]]
@@ -69,6 +71,8 @@ ban = true
   EXPECT_EQ(p->banned_drivers, (std::vector<std::string>{"mlx5_core"}));
   EXPECT_EQ(p->power_threshold, std::optional<std::uint32_t>(2));
   EXPECT_DOUBLE_EQ(p->min_gain_pct, 5);
+  EXPECT_DOUBLE_EQ(p->min_gain_floor_pct, 1.5);
+  EXPECT_EQ(p->write_cost_ns, 100'000U);
   EXPECT_EQ(p->cooldown_cycles, 1U);
   EXPECT_EQ(p->max_moves_per_cycle, 8U);
 }
@@ -102,6 +106,8 @@ TEST(DaemonConfig, BadValuesAndUnknownKeysNameTheKey) {
   EXPECT_THAT(err("banned_cpus = \"3-\"\n"), ::testing::StartsWith("bad.conf: banned_cpus: "));
   EXPECT_EQ(err("max_moves_per_cycle = 0\n"), "bad.conf: max_moves_per_cycle: must be at least 1");
   EXPECT_EQ(err("cooldown_cycles = -1\n"), "bad.conf: cooldown_cycles: -1 is out of range");
+  EXPECT_EQ(err("min_gain_floor_pct = 120\n"), "bad.conf: min_gain_floor_pct: must be within 0..100");
+  EXPECT_EQ(err("write_cost_pct = -0.5\n"), "bad.conf: write_cost_pct: must be within 0..100");
   EXPECT_EQ(err("[[rule]]\nname = \"x\"\nlevel = \"socket\"\n"),
             "bad.conf: rule[0].level: expected none, package, cache or core, found \"socket\"");
   EXPECT_EQ(err("[[rule]]\nban = true\n"), "bad.conf: rule[0].: matches nothing: give irq, name, driver or class");

@@ -173,6 +173,12 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view source
   CFG_TRY(gain, t.number("min_gain_pct"));
   if (gain && (*gain < 0 || *gain > 100)) return t.error("min_gain_pct", "must be within 0..100");
   c.min_gain_pct = gain;
+  CFG_TRY(floor, t.number("min_gain_floor_pct"));
+  if (floor && (*floor < 0 || *floor > 100)) return t.error("min_gain_floor_pct", "must be within 0..100");
+  c.min_gain_floor_pct = floor;
+  CFG_TRY(write_cost, t.number("write_cost_pct"));
+  if (write_cost && (*write_cost < 0 || *write_cost > 100)) return t.error("write_cost_pct", "must be within 0..100");
+  c.write_cost_pct = write_cost;
   CFG_TRY(cooldown, t.count("cooldown_cycles"));
   c.cooldown_cycles = cooldown;
   CFG_TRY(moves, t.count("max_moves_per_cycle"));
@@ -228,6 +234,8 @@ Result<balance::Policy> make_policy(const DaemonConfig& c, const char* env_banne
   // powerthresh = 0 is irqbalance's "off".
   if (c.powerthresh && *c.powerthresh > 0) policy.power_threshold = c.powerthresh;
   if (c.min_gain_pct) policy.min_gain_pct = *c.min_gain_pct;
+  if (c.min_gain_floor_pct) policy.min_gain_floor_pct = *c.min_gain_floor_pct;
+  if (c.write_cost_pct) policy.write_cost_ns = static_cast<std::uint64_t>(*c.write_cost_pct / 100.0 * 1e9 + 0.5);
   if (c.cooldown_cycles) policy.cooldown_cycles = *c.cooldown_cycles;
   if (c.max_moves_per_cycle) policy.max_moves_per_cycle = *c.max_moves_per_cycle;
   return policy;

@@ -60,6 +60,16 @@ Result<void> parse_policy(const toml::table& t, std::string_view source, balance
     if (*gain_ns < 0) return k.error("min_gain_ns", "must be >= 0");
     p.min_gain_ns = static_cast<std::uint64_t>(*gain_ns);
   }
+  SIM_TRY(floor_pct, k.number("min_gain_floor_pct"));
+  if (floor_pct) {
+    if (*floor_pct < 0 || *floor_pct > 100) return k.error("min_gain_floor_pct", "must be within 0..100");
+    p.min_gain_floor_pct = *floor_pct;
+  }
+  SIM_TRY(write_cost, k.integer("write_cost_ns"));
+  if (write_cost) {
+    if (*write_cost < 0) return k.error("write_cost_ns", "must be >= 0");
+    p.write_cost_ns = static_cast<std::uint64_t>(*write_cost);
+  }
   SIM_TRY(cooldown, k.integer("cooldown_cycles"));
   SIM_TRY(cooldown_v, non_negative_u32(k, "cooldown_cycles", cooldown, p.cooldown_cycles));
   p.cooldown_cycles = cooldown_v;

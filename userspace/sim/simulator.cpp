@@ -185,15 +185,30 @@ TickRecord record_truth(const TickFacts& facts, const Scenario& scenario, const 
   return rec;
 }
 
+// The machine's clock as the collector sees it: at `scale` of its rate.
+class ScaledClock final : public core::Clock {
+ public:
+  ScaledClock(const core::Clock& base, double scale) : base_(base), scale_(scale) {}
+  [[nodiscard]] std::int64_t monotonic_ns() const override {
+    return static_cast<std::int64_t>(static_cast<double>(base_.monotonic_ns()) * scale_);
+  }
+  int sleep_ns(std::int64_t) override { return 0; }  // the machine's steps move time
+
+ private:
+  const core::Clock& base_;
+  double scale_;
+};
+
 // irqbpfd's own loop: the collector, the real readers, build_snapshot and
 // balance::plan, its masks written back through the fake kernel's writer.
 core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& options, FakeMachine& fm, SimResult& result) {
   const sys::SysRoot root(fm.root());
+  const ScaledClock clock(fm.clock(), options.window_scale);
   std::unique_ptr<collect::Collector> collector;
   if (options.collector == "replay") {
-    collector = std::make_unique<ReplayCollector>(root, fm.clock(), fm);
+    collector = std::make_unique<ReplayCollector>(root, clock, fm);
   } else {
-    collector = std::make_unique<collect::ProcCollector>(root, fm.clock());
+    collector = std::make_unique<collect::ProcCollector>(root, clock);
   }
   result.collector = std::string(collector->name());
   const double tick_ns = scenario.tick_s * 1e9;
@@ -387,6 +402,9 @@ core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOpt
   if (options.ticks) scenario.ticks = *options.ticks;
   if (options.collector != "replay" && options.collector != "proc") {
     return core::Error{fmt::format("--collector: expected replay or proc, found '{}'", options.collector)};
+  }
+  if (!(options.window_scale > 0) || options.window_scale > 16) {
+    return core::Error{fmt::format("window scale: expected a number in (0, 16], found {}", options.window_scale)};
   }
   if (options.balancer != "irqbpfd" && options.balancer != "irqbalance") {
     return core::Error{fmt::format("--balancer: expected irqbpfd or irqbalance, found '{}'", options.balancer)};

@@ -16,6 +16,7 @@
 #include "irqbpfd/core/irq_desc.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/core/types.hpp"
+#include "irqbpfd/model/load_noise.hpp"
 #include "irqbpfd/model/snapshot.hpp"
 
 namespace irqbpfd::balance {
@@ -33,15 +34,18 @@ struct Policy {
   std::map<core::IrqNumber, core::CpuSet> pinned;
   // Per-IRQ NUMA policy (config rules); the others follow `numa`.
   std::map<core::IrqNumber, NumaPolicy> numa_of;
-  // A plan is applied only when it lowers the hottest CPU's load (or the
-  // spread) by more than this share of the hottest load, and by at least
-  // min_gain_ns per second (0.5% of a CPU): noise and idle machines do not
-  // move IRQs.
-  // With measured noise known, the threshold is 3x the noise (as a share of
-  // the hottest load) when that is smaller than min_gain_pct: steady loads
-  // get within a few percent of the best placement, noisy ones do not move.
+  // A plan pays for its writes. It is applied only when it lowers the
+  // objective (the hottest CPU's load plus the spread, the std over the CPUs
+  // that may take IRQs) by more than a floor plus write_cost_ns for every
+  // IRQ it moves to another CPU. The floor is a share of the hottest CPU's
+  // load: min_gain_pct until the noise of the loads was measured, then three
+  // times that noise, but never below min_gain_floor_pct; and never below
+  // min_gain_ns per second. Moves that must happen (forbidden or offline
+  // CPUs, wrong node under strict, pins, bans) are not gated.
   double min_gain_pct = 10.0;
-  std::uint64_t min_gain_ns = 5'000'000;
+  double min_gain_floor_pct = 2.0;
+  std::uint64_t min_gain_ns = 5'000'000;     // 0.5% of a CPU
+  std::uint64_t write_cost_ns = 50'000;      // 0.005% of a CPU per IRQ moved
   std::uint32_t cooldown_cycles = 3;       // an IRQ moved in cycle c stays until c + cooldown
   // A ceiling on writes per cycle: a first plan on a big machine fits in
   // one or two cycles, a runaway never floods the kernel with migrations.
@@ -69,12 +73,9 @@ struct State {
   // Masks a plan cut short by max_moves_per_cycle still had to write: the
   // next plan finishes it (when it still holds up) instead of re-deciding.
   std::map<core::IrqNumber, core::CpuSet> unfinished;
-  // Each IRQ's load last cycle (ns per s), ascending IRQ, and how much loads
-  // moved between cycles (a load-weighted mean of |change| / load, smoothed;
-  // negative until two cycles were seen). Measured steadiness lets the gain
-  // threshold shrink below min_gain_pct; noise keeps it there.
-  std::vector<std::pair<core::IrqNumber, double>> loads;
-  double noise = -1;
+  // How much loads move between cycles: measured steadiness lets the gain
+  // floor shrink below min_gain_pct (never below min_gain_floor_pct).
+  model::LoadNoise noise;
 };
 
 struct Move {

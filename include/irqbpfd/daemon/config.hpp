@@ -64,6 +64,8 @@ struct DaemonConfig {
   std::vector<std::string> ban_driver;
   std::optional<std::uint32_t> powerthresh;
   std::optional<double> min_gain_pct;
+  std::optional<double> min_gain_floor_pct;
+  std::optional<double> write_cost_pct;  // of one CPU, per IRQ a plan moves
   std::optional<std::uint32_t> cooldown_cycles;
   std::optional<std::uint32_t> max_moves_per_cycle;
   std::vector<Rule> rules;

@@ -35,6 +35,11 @@ struct SimOptions {
   bool irqbalance_debug = false;                         // run it with --debug: its tree per scan in the log
   std::optional<std::filesystem::path> root;  // keep the fake root here (default: a temp dir, removed)
   std::optional<std::uint32_t> ticks;         // run this many ticks instead of the scenario's
+  // The collector's clock runs at this rate of the machine's: 0.5 makes a
+  // window read as half the tick its counters covered, so every load reads
+  // twice its size (as when the collector's window and the counters' clock
+  // disagree). irqbpfd only.
+  double window_scale = 1.0;
   bool json = false;                          // run_simulate_command: JSON instead of the table
   bool verbose = false;                       // run_simulate_command: every move with its reason
   // Called each tick with the snapshot and state the balancer plans from
