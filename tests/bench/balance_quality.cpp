@@ -1,13 +1,15 @@
 // Balance quality, closed loop: runs each scenario file through the
-// simulator with irqbpfd's balancer fed exact loads (replay, what BPF
-// measures), fed irqbalance's estimate (proc), and with Debian's irqbalance
+// simulator with irqbpfd's balancer fed the loads the BPF programs would
+// measure (replay: softirq runs charged to their vector's first raiser), fed
+// each IRQ's exact own load (oracle, a separate row: no collector sees it),
+// fed irqbalance's estimate (proc), and with Debian's irqbalance
 // itself balancing the same fake machine (irqbalance), and reports for the last
 // tick the per-CPU load std and max against a longest-processing-time
 // reference placement of the same exact loads and against the lower bound
 // max(total/CPUs, hottest IRQ); cycles to converge; writes per cycle over
 // the second half of the run (steady state); the balancer's CPU time per
 // cycle (plan() alone, and the whole cycle: read, inventory, snapshot, plan).
-//   bench_balance_quality [--ticks N] [--json FILE] [--runs replay,proc,irqbalance]
+//   bench_balance_quality [--ticks N] [--json FILE] [--runs replay,oracle,proc,irqbalance]
 //                         [--irqbalance PATH] SCENARIO.toml...
 #include <fmt/format.h>
 
@@ -132,12 +134,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::optional<std::uint32_t> ticks;
   std::string json_out;
-  std::string runs_list = "replay,proc,irqbalance";
+  std::string runs_list = "replay,oracle,proc,irqbalance";
   std::optional<std::string> irqbalance;
   app.add_option("scenarios", files, "scenario TOML files")->required()->check(CLI::ExistingFile);
   app.add_option("--ticks", ticks, "ticks per run (default: the scenario's)");
   app.add_option("--json", json_out, "also write the rows as JSON here");
-  app.add_option("--runs", runs_list, "comma-separated: replay (irqbpfd, exact loads), proc (irqbpfd, /proc estimate), irqbalance");
+  app.add_option("--runs", runs_list,
+                 "comma-separated: replay (irqbpfd, loads as the BPF programs charge them), oracle (irqbpfd, each "
+                 "IRQ's exact own time), proc (irqbpfd, /proc estimate), irqbalance");
   app.add_option("--irqbalance", irqbalance, "irqbalance binary (default: scripts/fetch-irqbalance.sh's)");
   CLI11_PARSE(app, argc, argv);
   std::vector<std::string> runs;
@@ -147,8 +151,8 @@ int main(int argc, char** argv) {
     at = comma + 1;
   }
   for (const auto& r : runs) {
-    if (r != "replay" && r != "proc" && r != "irqbalance") {
-      fmt::print(stderr, "--runs: '{}' is not replay, proc or irqbalance\n", r);
+    if (r != "replay" && r != "oracle" && r != "proc" && r != "irqbalance") {
+      fmt::print(stderr, "--runs: '{}' is not replay, oracle, proc or irqbalance\n", r);
       return 2;
     }
   }
@@ -174,9 +178,11 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "{} ({}): {}\n", s->name, c, r.error().message);
         return 1;
       }
-      rows.push_back(measure(*s, *r,
-                             c == "replay" ? "irqbpfd, exact loads"
-                                           : (c == "proc" ? "irqbpfd, /proc estimate" : "irqbalance 1.9.2")));
+      const std::map<std::string, std::string> label = {{"replay", "irqbpfd, BPF-measured loads"},
+                                                        {"oracle", "irqbpfd, oracle loads (no collector sees these)"},
+                                                        {"proc", "irqbpfd, /proc estimate"},
+                                                        {"irqbalance", "irqbalance 1.9.2"}};
+      rows.push_back(measure(*s, *r, label.at(c)));
       const Row& w = rows.back();
       fmt::print(stderr, "{} / {}: max {}% std {}% (LPT {}% / {}%), bound {}%, converged {}, plan {:.0f} us\n",
                  w.scenario, w.balancer, pct(w.max), pct(w.std), pct(w.lpt_max), pct(w.lpt_std), pct(w.bound),

@@ -81,6 +81,49 @@ TEST(IrqbalancePolicy, MapsTheScenarioPolicyToItsFlags) {
   // Without banned CPUs it reads isolated and nohz_full itself.
   s.policy.banned_cpus = CpuSet{};
   EXPECT_FALSE(irqbalance_policy(s).banned_cpus);
+  EXPECT_TRUE(c.levels.empty());
+  // A level the scenario imposes reaches irqbalance too (a policy script).
+  s.irqs[2].level = core::BalanceLevel::kCore;
+  EXPECT_EQ(irqbalance_policy(s).levels, (std::map<std::uint32_t, core::BalanceLevel>{{50U, core::BalanceLevel::kCore}}));
+}
+
+// The levels a scenario imposes reach irqbalance through the policy script:
+// accelerator queues (a co-processor, class other) given level core are
+// spread over the CPUs; without the level irqbalance keeps class other at
+// its default level, the package, and writes nothing on a one-package
+// machine. Two runs, with and without it.
+TEST_F(IrqbalancePeerTest, GetsTheLevelsTheScenarioImposes) {
+  constexpr const char* kAccel = R"(
+topology = "pack:1 l3:1 core:4 pu:2"
+ticks = 2
+tick_s = 10
+[[queues]]
+first = 60
+count = 4
+name = "qat0-{}"
+class = "other"
+level = "core"
+driver = "qat_4xxx"
+rate = 40000
+cost_ns = 30000
+initial = "all"
+)";
+  auto s = parse_scenario(kAccel, "accel.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  SimOptions o;
+  o.balancer = "irqbalance";
+  const auto writes = [&](const Scenario& sc) {
+    auto r = run_simulation(sc, o);
+    EXPECT_TRUE(r) << r.error().message;
+    std::uint32_t n = 0;
+    if (r) {
+      for (const TickRecord& t : r->ticks) n += t.writes;
+    }
+    return n;
+  };
+  EXPECT_GT(writes(*s), 0U) << "with balance_level=core from the script, irqbalance spreads them";
+  for (SimIrq& i : s->irqs) i.level.reset();
+  EXPECT_EQ(writes(*s), 0U) << "without it, class other stays at package level";
 }
 
 // The namespace as irqbalance sees it (through /proc/PID/root): the fake

@@ -3,6 +3,7 @@
 // NUMA nodes, PCI devices), the per-IRQ state (rate, cost, affinity,
 // effective CPU) and the exact cumulative counters; one step() is one tick.
 #include "irqbpfd/sim/fake_machine.hpp"
+#include "irqbpfd/sim/softirq_charge.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -45,7 +46,9 @@ std::optional<DeviceKind> device_kind(core::IrqClass c) {
     case core::IrqClass::k10GbitEthernet: return DeviceKind{0x020000, "ixgbe", 10000};
     case core::IrqClass::kStorage: return DeviceKind{0x010802, "nvme", std::nullopt};
     case core::IrqClass::kVideo: return DeviceKind{0x030000, "i915", std::nullopt};
-    case core::IrqClass::kOther: return DeviceKind{0xff0000, "simdev", std::nullopt};  // a class irqbalance does not know
+    // A co-processor (PCI class 0x0b40, what accelerators such as QAT
+    // report): a class irqbalance knows (IRQ_OTHER), unlike 0xff.
+    case core::IrqClass::kOther: return DeviceKind{0x0b4000, "simdev", std::nullopt};
     case core::IrqClass::kLegacy:
     case core::IrqClass::kVirtEvent: return std::nullopt;
   }
@@ -102,11 +105,19 @@ struct FakeMachine::IrqState {
   std::map<CpuId, std::uint64_t> proc_counts;  // since allocation (/proc/interrupts)
   struct Cell {
     std::uint64_t count = 0, hardirq_ns = 0, softirq_ns = 0;
+    std::uint64_t softirq_charged_ns = 0;  // as the programs charge it (first raiser)
   };
   std::map<CpuId, Cell> exact;  // since the start (BPF maps outlive a re-allocated IRQ)
   std::array<std::uint64_t, collect::kHistBuckets> histogram{};
   std::string chip, hwirq, trigger;
   std::string device;  // PCI address, "" when none
+};
+
+struct FakeMachine::Raised {
+  CpuId cpu{};
+  std::size_t vector = 0;
+  IrqState* irq = nullptr;
+  std::uint64_t count = 0, hardirq_ns = 0, softirq_ns = 0;  // this tick
 };
 
 FakeMachine::FakeMachine(Scenario scenario, topology::Machine machine, fs::path root, bool owned)
@@ -373,6 +384,7 @@ core::Result<TickFacts> FakeMachine::step() {
   facts.online = online_;
   online_.for_each([&](CpuId c) { facts.cpu_load_ns[c] = 0; });
   const double tick_s = scenario_.tick_s;
+  std::vector<Raised> raised;
   for (auto& st : irqs_) {
     const double u = noise();
     if (!st->present) continue;
@@ -403,9 +415,11 @@ core::Result<TickFacts> FakeMachine::step() {
       hardirq_ns_[c] += hard;
       softirq_ns_[c] += soft;
       facts.cpu_load_ns[c] += t.load_ns;
+      if (soft > 0) raised.push_back({c, softirq_vector(st->spec.irq_class), st.get(), t.count, hard, soft});
     }
     facts.irqs.push_back(t);
   }
+  charge_softirq(raised);
   online_.for_each([&](CpuId c) { loc_[c] += static_cast<std::uint64_t>(std::llround(kTimerHz * tick_s)); });
 
   clock_.sleep_ns(static_cast<std::int64_t>(std::llround(tick_s * 1e9)));
@@ -723,7 +737,54 @@ core::Result<void> FakeMachine::write_tick_files() {
   return write_file(sys_root_.path("/sys/devices/system/cpu/online"), online_.to_list() + "\n", 0444);
 }
 
-collect::BpfReading FakeMachine::exact_reading() const {
+// The programs' charge of this tick's softirq time: per (CPU, vector), the
+// first-raiser shares of the IRQs raising it there, from a replay seeded by
+// (scenario seed, tick, CPU, vector), so it does not draw from the noise
+// stream. A lone raiser is charged exactly its own time.
+void FakeMachine::charge_softirq(const std::vector<Raised>& raised) {
+  std::map<std::pair<CpuId, std::size_t>, std::vector<const Raised*>> groups;
+  for (const Raised& r : raised) groups[{r.cpu, r.vector}].push_back(&r);
+  const double tick_s = scenario_.tick_s;
+  for (const auto& [key, group] : groups) {
+    if (group.size() == 1) {
+      group[0]->irq->exact[key.first].softirq_charged_ns += group[0]->softirq_ns;
+      continue;
+    }
+    std::vector<Raiser> in;
+    for (const Raised* r : group) {
+      const auto n = static_cast<double>(std::max<std::uint64_t>(r->count, 1));
+      in.push_back({static_cast<double>(r->count) / tick_s, static_cast<double>(r->hardirq_ns) / n,
+                    static_cast<double>(r->softirq_ns) / n});
+    }
+    std::uint64_t seed = scenario_.seed ^ 0x9e3779b97f4a7c15ULL;
+    for (std::uint64_t part : {std::uint64_t{tick_}, std::uint64_t{raw(key.first)}, std::uint64_t{key.second}}) {
+      seed = (seed ^ part) * 0xbf58476d1ce4e5b9ULL;
+      seed ^= seed >> 31;
+    }
+    const auto shares = first_raiser_shares(in, seed);
+    std::vector<double> charged(group.size(), 0.0);
+    for (std::size_t j = 0; j < group.size(); ++j) {
+      for (std::size_t o = 0; o < group.size(); ++o) charged[o] += shares[j][o] * static_cast<double>(group[j]->softirq_ns);
+    }
+    // Whole nanoseconds that add up to the time raised: the remainder of
+    // the rounding goes to the largest share.
+    std::uint64_t total = 0, given = 0;
+    std::size_t largest = 0;
+    for (std::size_t o = 0; o < group.size(); ++o) {
+      total += group[o]->softirq_ns;
+      if (charged[o] > charged[largest]) largest = o;
+    }
+    std::vector<std::uint64_t> whole(group.size());
+    for (std::size_t o = 0; o < group.size(); ++o) {
+      whole[o] = static_cast<std::uint64_t>(std::floor(charged[o]));
+      given += whole[o];
+    }
+    whole[largest] += total - std::min(total, given);
+    for (std::size_t o = 0; o < group.size(); ++o) group[o]->irq->exact[key.first].softirq_charged_ns += whole[o];
+  }
+}
+
+collect::BpfReading FakeMachine::exact_reading(SoftirqCharge charge) const {
   collect::BpfReading out;
   std::uint32_t top = 0;
   for (const auto& st : irqs_) top = std::max(top, raw(st->spec.irq));
@@ -737,7 +798,8 @@ collect::BpfReading FakeMachine::exact_reading() const {
     const std::size_t vec = softirq_vector(st->spec.irq_class);
     bool any = false;
     for (const auto& [c, cell] : st->exact) {
-      out.cells.push_back({st->spec.irq, c, cell.count, cell.hardirq_ns, cell.softirq_ns});
+      const std::uint64_t soft = charge == SoftirqCharge::kOracle ? cell.softirq_ns : cell.softirq_charged_ns;
+      out.cells.push_back({st->spec.irq, c, cell.count, cell.hardirq_ns, soft});
       any = any || cell.count > 0;
       collect::BpfCpu& bc = out.cpus[raw(c)];
       bc.softirq_ns[vec] += cell.softirq_ns;

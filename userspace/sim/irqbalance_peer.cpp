@@ -235,6 +235,9 @@ IrqbalanceConfig irqbalance_policy(const Scenario& s) {
   for (const std::string& d : s.policy.banned_drivers) c.args.push_back("--banmod=" + d);
   if (s.policy.power_threshold) c.args.push_back(fmt::format("--powerthresh={}", *s.policy.power_threshold));
   if (!s.policy.banned_cpus.empty()) c.banned_cpus = s.policy.banned_cpus | s.isolated | s.nohz_full;
+  for (const SimIrq& irq : s.irqs) {
+    if (irq.level) c.levels[core::raw(irq.irq)] = *irq.level;
+  }
   return c;
 }
 
@@ -313,6 +316,21 @@ core::Result<std::unique_ptr<IrqbalancePeer>> IrqbalancePeer::start(const Irqbal
   peer->command_ = {config.binary.string(), "--foreground", fmt::format("--interval={}", config.interval_s)};
   if (config.debug) peer->command_.emplace_back("--debug");
   for (const std::string& a : config.args) peer->command_.push_back(a);
+  if (!config.levels.empty()) {
+    // irqbalance runs the script as `SCRIPT DEVPATH IRQ` for each IRQ and
+    // reads key=value lines from it.
+    const fs::path script = config.root / "irqbalance-policy.sh";
+    std::string text = "#!/bin/sh\n# Balance levels the scenario imposes, as irqbpfd is given them.\ncase \"$2\" in\n";
+    for (const auto& [irq, level] : config.levels) {
+      text += fmt::format("  {}) echo balance_level={} ;;\n", irq, core::to_string(level));
+    }
+    text += "esac\n";
+    std::ofstream(script) << text;
+    std::error_code ec;
+    fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, ec);
+    if (ec) return core::errno_error("irqbalance peer: policy script " + script.string(), ec.value());
+    peer->command_.push_back("--policyscript=" + script.string());
+  }
   std::vector<std::string> env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   if (config.banned_cpus) env.push_back("IRQBALANCE_BANNED_CPULIST=" + config.banned_cpus->to_list());
 

@@ -206,7 +206,9 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
   const ScaledClock clock(fm.clock(), options.window_scale);
   std::unique_ptr<collect::Collector> collector;
   if (options.collector == "replay") {
-    collector = std::make_unique<ReplayCollector>(root, clock, fm);
+    collector = std::make_unique<ReplayCollector>(root, clock, fm, SoftirqCharge::kFirstRaiser);
+  } else if (options.collector == "oracle") {
+    collector = std::make_unique<ReplayCollector>(root, clock, fm, SoftirqCharge::kOracle);
   } else {
     collector = std::make_unique<collect::ProcCollector>(root, clock);
   }
@@ -400,8 +402,8 @@ core::Result<void> run_irqbalance(const Scenario& scenario, const SimOptions& op
 core::Result<SimResult> run_simulation(const Scenario& scenario_in, const SimOptions& options) {
   Scenario scenario = scenario_in;
   if (options.ticks) scenario.ticks = *options.ticks;
-  if (options.collector != "replay" && options.collector != "proc") {
-    return core::Error{fmt::format("--collector: expected replay or proc, found '{}'", options.collector)};
+  if (options.collector != "replay" && options.collector != "oracle" && options.collector != "proc") {
+    return core::Error{fmt::format("--collector: expected replay, oracle or proc, found '{}'", options.collector)};
   }
   if (!(options.window_scale > 0) || options.window_scale > 16) {
     return core::Error{fmt::format("window scale: expected a number in (0, 16], found {}", options.window_scale)};

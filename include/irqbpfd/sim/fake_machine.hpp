@@ -28,10 +28,20 @@
 namespace irqbpfd::sim {
 
 // Source of the exact cumulative counters a BPF collector would read.
+// How a replay charges softirq time to IRQs.
+enum class SoftirqCharge {
+  // As bpf/irq_stats.bpf.c does: a softirq run goes wholly to the first IRQ
+  // that raised its vector since the vector's last run on that CPU (see
+  // softirq_charge.hpp). What the BPF collector would measure.
+  kFirstRaiser,
+  // Each IRQ exactly its own softirq work: an oracle no program can be.
+  kOracle,
+};
+
 class ExactCounters {
  public:
   virtual ~ExactCounters() = default;
-  [[nodiscard]] virtual collect::BpfReading exact_reading() const = 0;
+  [[nodiscard]] virtual collect::BpfReading exact_reading(SoftirqCharge charge) const = 0;
 };
 
 // One IRQ in one tick, exactly.
@@ -87,8 +97,9 @@ class FakeMachine final : public ExactCounters {
   core::Result<TickFacts> step();
 
   // Cumulative exact counters per (IRQ, CPU): count, handler time
-  // (count * cost * (1 - softirq share)), and the softirq time raised.
-  [[nodiscard]] collect::BpfReading exact_reading() const override;
+  // (count * cost * (1 - softirq share)), and softirq time: as the programs
+  // charge it, or (kOracle) the time each IRQ raised.
+  [[nodiscard]] collect::BpfReading exact_reading(SoftirqCharge charge) const override;
 
   struct IrqState;
 
@@ -104,6 +115,8 @@ class FakeMachine final : public ExactCounters {
   core::Result<void> pick_up_affinity(IrqState& irq, TickFacts& facts);
   void cpu_offline(core::CpuId cpu, TickFacts& facts);
   void place(IrqState& irq, bool initial = false);
+  struct Raised;
+  void charge_softirq(const std::vector<Raised>& raised);
   [[nodiscard]] double noise();
 
   Scenario scenario_;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ struct IrqbalanceConfig {
   bool debug = false;            // --debug: its tree dump per scan in the log (costs it CPU time)
   std::vector<std::string> args;            // policy flags: --banirq=N, --banmod=NAME, --powerthresh=N
   std::optional<core::CpuSet> banned_cpus;  // IRQBALANCE_BANNED_CPULIST (replaces its isolated+nohz_full default)
+  // Balance levels the scenario imposes on IRQs (irqbpfd gets them as a
+  // policy hint): start() writes a --policyscript that answers
+  // balance_level=... for them, so both balancers get the same levels.
+  std::map<std::uint32_t, core::BalanceLevel> levels;
   std::chrono::milliseconds timeout{30'000};  // for start-up and for each scan
 };
 
@@ -38,8 +43,9 @@ struct IrqbalanceConfig {
 // banned CPUs as IRQBALANCE_BANNED_CPULIST together with the isolated and
 // nohz_full CPUs (the variable replaces irqbalance's own default of those
 // two). NUMA strictness, gains, cooldown and SMT weight have no irqbalance
-// counterpart: it runs with its defaults. Only `args` and `banned_cpus` are
-// set.
+// counterpart: it runs with its defaults. Levels the scenario imposes go
+// to `levels` (answered by a policy script). Only `args`, `banned_cpus` and
+// `levels` are set.
 IrqbalanceConfig irqbalance_policy(const Scenario& scenario);
 
 // $IRQBPFD_IRQBALANCE, else $IRQBPFD_PEER_DIR/irqbalance, else the link

@@ -22,8 +22,10 @@
 namespace irqbpfd::sim {
 
 struct SimOptions {
-  // "replay": exact per-IRQ time (what BPF measures); "proc": the irqbalance
-  // estimate from /proc/stat time split by interrupt counts.
+  // "replay": per-IRQ time as the BPF programs measure it (handler time
+  // exact, softirq runs charged to their vector's first raiser); "oracle":
+  // each IRQ's exact own time, which no collector can see; "proc": the
+  // irqbalance estimate from /proc/stat time split by interrupt counts.
   std::string collector = "replay";
   // Who balances: "irqbpfd" (the collector above, build_snapshot and
   // balance::plan) or "irqbalance" (Debian's irqbalance in a private mount
