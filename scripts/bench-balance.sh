@@ -3,16 +3,30 @@
 # scenario: irqbpfd fed exact loads (what BPF measures), irqbpfd fed the
 # /proc estimate, and Debian's irqbalance 1.9.2 on the same fake machine
 # (in a private mount namespace; the host's IRQs are never touched).
-#   scripts/bench-balance.sh [--ticks N] [SCENARIO.toml...]
+#   scripts/bench-balance.sh [--ticks N] [--out FILE | --update] [SCENARIO.toml...]
 # Default: every file in tests/bench/scenarios, 20 ticks. Writes the table to
-# stdout and the rows to tests/bench/balance_quality.json; then times plan()
-# and build_snapshot() alone on the 256-CPU scenario with Google Benchmark.
+# stdout and the rows as JSON to build/bench/balance_quality.json (scratch,
+# not committed), or to FILE with --out; then times plan() and
+# build_snapshot() alone on the 256-CPU scenario with Google Benchmark.
+#   --update   write the rows to the committed tests/bench/balance_quality.json
+#              instead (the recorded run tests/bench/RESULTS.md quotes): only
+#              for a full run you mean to commit.
 # Needs root for the irqbalance runs (mount namespace); without root, pass
 # --runs replay,proc through BENCH_RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ticks=20
-if [ "${1:-}" = "--ticks" ]; then ticks="$2"; shift 2; fi
+json_out=build/bench/balance_quality.json
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ticks) ticks="${2:?bench-balance.sh: --ticks needs a number}"; shift 2 ;;
+    --out) json_out="${2:?bench-balance.sh: --out needs a file}"; shift 2 ;;
+    --update) json_out=tests/bench/balance_quality.json; shift ;;
+    --) shift; break ;;
+    -*) echo "bench-balance.sh: unknown option '$1' (--ticks N, --out FILE, --update)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
 files=("$@")
 [ ${#files[@]} -eq 0 ] && files=(tests/bench/scenarios/*.toml)
 runs="${BENCH_RUNS:-replay,proc,irqbalance}"
@@ -22,7 +36,9 @@ echo "machine: $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo
 # The fake roots live on tmpfs: on ext4 both balancers' reads cost more and
 # irqbalance's first scan doubles.
 export TMPDIR=/dev/shm
-build/release/bin/bench_balance_quality --ticks "$ticks" --runs "$runs" --json tests/bench/balance_quality.json "${files[@]}"
+mkdir -p "$(dirname "$json_out")"
+build/release/bin/bench_balance_quality --ticks "$ticks" --runs "$runs" --json "$json_out" "${files[@]}"
+echo "rows: $json_out"
 echo
 build/release/bin/bench_balance_plan --scenario tests/bench/scenarios/big-256.toml --benchmark_repetitions=5 \
   --benchmark_report_aggregates_only=true

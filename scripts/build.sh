@@ -2,7 +2,9 @@
 # Configures and builds irqbpfd. Usage: scripts/build.sh [release|asan] [cmake args...]
 #   release (default): build/release, RelWithDebInfo
 #   asan:              build/asan, Debug with AddressSanitizer + UndefinedBehaviorSanitizer
-# The binaries land in build/<kind>/bin.
+# The binaries land in build/<kind>/bin. Warnings are errors here (and so in
+# CI, which runs scripts/test.sh); a plain cmake configure leaves them
+# warnings. Pass -DIRQBPFD_WERROR=OFF to override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,8 @@ case "$kind" in
   asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DIRQBPFD_SANITIZE=ON) ;;
   *) echo "build.sh: unknown build kind '$kind' (release or asan)" >&2; exit 2 ;;
 esac
+
+flags+=(-DIRQBPFD_WERROR=ON)
 
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)

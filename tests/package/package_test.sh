@@ -8,6 +8,8 @@
 #                         against a stand-in daemon in a temporary directory
 #   sandbox SRC BIN       the measuring path under the unit's capabilities,
 #                         its syscalls against the unit's SystemCallFilter=
+#   symbols BIN SIM       nm: irqbpfd defines no irqbpfd::sim symbol (the
+#                         simulator and irqbalance runner are irqbpfd-sim's)
 #   build OUTDIR          cpack: the .deb from this build tree
 #   contents DEB SRC      dpkg -c: every file, owner and mode; stripped binary
 #   control DEB VERSION   dpkg-deb -f fields, Depends, conffiles, scripts
@@ -216,7 +218,7 @@ step_lint() {
   help_flags="$("$bin" simulate --help 2>&1 | help_flag_names)"
   comp_flags="$(complete_words "$pkg/irqbpfd.bash-completion" simulate --)"
   missing="$(comm -3 <(sort -u <<<"$help_flags") <(sort -u <<<"$comp_flags") | tr -s '\t\n' '  ')"
-  [ -z "$missing" ] && ok "completion: simulate's flags = irqbpfd simulate --help" \
+  [ -z "$missing" ] && ok "completion: simulate's flags = irqbpfd simulate --help (irqbpfd-sim's)" \
     || fail "completion vs simulate --help (left: help only, right: completion only): $missing"
   help_flags="$("$bin" --help 2>&1 | help_flag_names)"
   comp_flags="$(complete_words "$pkg/irqbpfd.bash-completion" --)"
@@ -442,6 +444,29 @@ step_sandbox() {
   denied="$(comm -23 "$tmp/used" "$tmp/allowed" | tr '\n' ' ')"
   [ -z "$denied" ] && ok "all $(wc -l <"$tmp/used") system calls pass SystemCallFilter=" \
     || fail "SystemCallFilter= would refuse: $denied"
+  finish
+}
+
+# ---------------------------------------------------------------------------
+# The shipped binary carries neither the simulator nor the irqbalance runner
+# (namespace irqbpfd::sim; ARCHITECTURE.md): `irqbpfd simulate` execs
+# irqbpfd-sim, which is the check's control (nm does see its symbols).
+step_symbols() {
+  local bin="$1" sim="$2"
+  need nm
+  local syms n found
+  if ! syms="$(nm -C --defined-only "$bin" 2>&1)"; then
+    fail "nm $bin: $syms"
+    finish
+  fi
+  n="$(grep -c 'irqbpfd::' <<<"$syms")"
+  [ "$n" -gt 0 ] && ok "irqbpfd defines $n irqbpfd:: symbols" \
+    || fail "no irqbpfd:: symbol in $bin (stripped?): nothing to check"
+  found="$(grep -F 'irqbpfd::sim::' <<<"$syms" | head -5)"
+  [ -z "$found" ] && ok "irqbpfd defines no irqbpfd::sim:: symbol" || fail "irqbpfd links the simulator: $found"
+  n="$(nm -C --defined-only "$sim" 2>/dev/null | grep -cF 'irqbpfd::sim::')"
+  [ "$n" -gt 0 ] && ok "control: irqbpfd-sim defines $n irqbpfd::sim:: symbols" \
+    || fail "control: no irqbpfd::sim:: symbol in $sim, so the check above proves nothing"
   finish
 }
 
@@ -725,6 +750,16 @@ step_install() {
   out="$(/usr/sbin/irqbpfd --version 2>&1)"
   [ "$out" = "irqbpfd $version" ] && ok "/usr/sbin/irqbpfd --version: $out" || fail "/usr/sbin/irqbpfd --version: '$out'"
   man -w irqbpfd 2>/dev/null | grep -q '/usr/share/man/man8/irqbpfd.8.gz' && ok "man -w irqbpfd finds the page" || fail "man does not find irqbpfd(8)"
+  # The package has no irqbpfd-sim: `irqbpfd simulate` says so (exit 2).
+  local sys_path=/usr/sbin:/usr/bin:/sbin:/bin
+  if PATH="$sys_path" command -v irqbpfd-sim >/dev/null 2>&1; then
+    echo "note: an irqbpfd-sim on $sys_path (not from this package): 'irqbpfd simulate' not checked"
+  else
+    out="$(PATH="$sys_path" /usr/sbin/irqbpfd simulate none.toml 2>&1)"
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q 'irqbpfd-sim not found' <<<"$out" && ok "irqbpfd simulate without irqbpfd-sim: 2, '$out'" \
+      || fail "irqbpfd simulate without irqbpfd-sim: rc $rc, '$out'"
+  fi
   out="$(/usr/sbin/irqbpfctl --version 2>&1)"
   [ "$out" = "irqbpfctl $version" ] && ok "/usr/sbin/irqbpfctl --version: $out" || fail "/usr/sbin/irqbpfctl --version: '$out'"
   man -w irqbpfctl 2>/dev/null | grep -q '/usr/share/man/man8/irqbpfctl.8.gz' && ok "man -w irqbpfctl finds the page" || fail "man does not find irqbpfctl(8)"
@@ -765,6 +800,7 @@ case "$step" in
   lint) step_lint "$@" ;;
   initscript) step_initscript "$@" ;;
   sandbox) step_sandbox "$@" ;;
+  symbols) step_symbols "$@" ;;
   build) step_build "$@" ;;
   contents) step_contents "$@" ;;
   control) step_control "$@" ;;

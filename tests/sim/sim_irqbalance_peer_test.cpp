@@ -262,7 +262,8 @@ TEST_F(IrqbalancePeerTest, ReportsAnEarlyExitWithItsLog) {
       << r.error().message;
 }
 
-// `irqbpfd simulate --balancer irqbalance --json` names the peer.
+// `irqbpfd simulate --balancer irqbalance --json` (irqbpfd-sim through the
+// wrapper) names the peer.
 TEST_F(IrqbalancePeerTest, SimulateCommandRunsThePeer) {
   const auto r = testing::run_command({IRQBPFD_BINARY, "simulate", (scenarios_dir() / "skewed-nic.toml").string(),
                                        "--balancer", "irqbalance", "--irqbalance",

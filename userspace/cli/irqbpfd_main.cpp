@@ -1,12 +1,21 @@
 // irqbpfd: command-line front end. Parses flags with CLI11 and hands off to
-// the daemon (measure) and report modules; no logic of its own.
+// the daemon (measure) and report modules; no logic of its own. `simulate`
+// execs the separate irqbpfd-sim.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "irqbpfd/api/server.hpp"
 #include "irqbpfd/apply/affinity_writer.hpp"
@@ -19,7 +28,6 @@
 #include "irqbpfd/daemon/measure.hpp"
 #include "irqbpfd/daemon/service.hpp"
 #include "irqbpfd/report/report.hpp"
-#include "irqbpfd/sim/simulator.hpp"
 
 namespace {
 
@@ -30,9 +38,44 @@ int fail(const std::string& message, int code) {
   return code;
 }
 
+// `irqbpfd simulate ARGS` runs `irqbpfd-sim ARGS`: the simulator and the
+// irqbalance runner are a developer tool, not part of the daemon binary.
+// Looks beside this executable first (a build tree's bin/), then on PATH.
+// Returns only when neither runs: 2, with what it looked for.
+int exec_simulator(const std::vector<std::string>& args) {
+  static constexpr const char* kSim = "irqbpfd-sim";
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(kSim));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+
+  // This process's own executable, not the machine's /proc: --root does not apply.
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::string beside = "(this executable's directory: unknown)";
+  if (!ec) {
+    beside = (self.parent_path() / kSim).string();
+    if (::access(beside.c_str(), X_OK) == 0) {
+      ::execv(beside.c_str(), argv.data());
+      return fail(fmt::format("simulate: cannot run {}: {}", beside, std::strerror(errno)), 2);
+    }
+  }
+  ::execvp(kSim, argv.data());
+  if (errno != ENOENT) return fail(fmt::format("simulate: cannot run {} from PATH: {}", kSim, std::strerror(errno)), 2);
+  const char* path = std::getenv("PATH");  // unset: execvp searches /bin:/usr/bin
+  return fail(fmt::format("simulate: {} not found: looked for {}, then on PATH ({}). It is a developer tool, "
+                          "built with the source tree (build/release/bin/{}) and not shipped in the package",
+                          kSim, beside, path != nullptr ? path : "unset: /bin:/usr/bin", kSim),
+              2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "simulate") {
+    return exec_simulator(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"irqbpfd: an IRQ balancer that measures instead of guessing"};
   app.set_version_flag("--version", std::string("irqbpfd ") + IRQBPFD_VERSION);
 
@@ -127,31 +170,14 @@ int main(int argc, char** argv) {
   auto* level_opt = app.add_option("--log-level", log_level, "Least level logged")
                         ->check(CLI::IsMember({"debug", "info", "notice", "warning", "error"}));
 
-  irqbpfd::sim::SimOptions sim_options;
-  std::string scenario;
-  std::string sim_root;
-  std::uint32_t sim_ticks = 0;
+  // The simulator is its own binary (irqbpfd-sim): main() hands
+  // `irqbpfd simulate ARGS` to it before parsing; this entry lists it in
+  // --help and catches `simulate` after other options.
   CLI::App* simulate = app.add_subcommand(
-      "simulate", "Run the balancer in a closed loop on a simulated machine (a scenario file, e.g. tests/sim/scenarios/)");
-  simulate->add_option("scenario", scenario, "Scenario file (TOML)")->required()->check(CLI::ExistingFile);
-  simulate->add_option("--collector", sim_options.collector,
-                       "replay: exact per-IRQ time (what BPF measures); proc: irqbalance's estimate")
-      ->check(CLI::IsMember({"replay", "proc"}));
-  std::string irqbalance_path, irqbalance_log;
-  simulate->add_option("--balancer", sim_options.balancer,
-                       "irqbpfd: this project's balancer; irqbalance: Debian's irqbalance as a peer, in a private "
-                       "mount namespace over the fake machine (root; scripts/fetch-irqbalance.sh)")
-      ->check(CLI::IsMember({"irqbpfd", "irqbalance"}));
-  simulate->add_option("--irqbalance", irqbalance_path,
-                       "The irqbalance binary (default: $IRQBPFD_IRQBALANCE, else /var/cache/irqbpfd/peer/irqbalance)")
-      ->type_name("PATH");
-  simulate->add_option("--irqbalance-log", irqbalance_log, "Keep irqbalance's output in FILE")->type_name("FILE");
-  simulate->add_flag("--irqbalance-debug", sim_options.irqbalance_debug,
-                     "Run irqbalance with --debug (its tree per scan in the log; costs it CPU time)");
-  simulate->add_option("--ticks", sim_ticks, "Run this many ticks instead of the scenario's")->check(CLI::PositiveNumber);
-  simulate->add_option("--keep-root", sim_root, "Keep the fake machine root in DIR")->type_name("DIR");
-  simulate->add_flag("--json", sim_options.json, "JSON instead of the table");
-  simulate->add_flag("--verbose", sim_options.verbose, "Every move with its reason");
+      "simulate", "Run irqbpfd-sim with the remaining arguments: the balancer in a closed loop on a simulated "
+                  "machine (a developer tool, not in the package; see irqbpfd-sim --help)");
+  simulate->prefix_command();
+  simulate->set_help_flag();
 
   // A value given twice (the unit's flags, then IRQBPFD_ARGS): the last wins.
   for (CLI::Option* o : {interval_opt, level_opt, numa_opt, config_opt, power_opt, banned_opt, sample_opt}) {
@@ -167,13 +193,7 @@ int main(int argc, char** argv) {
     // not one of CLI11's own codes.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (*simulate) {
-    if (sim_ticks > 0) sim_options.ticks = sim_ticks;
-    if (!sim_root.empty()) sim_options.root = sim_root;
-    if (!irqbalance_path.empty()) sim_options.irqbalance = irqbalance_path;
-    if (!irqbalance_log.empty()) sim_options.irqbalance_log = irqbalance_log;
-    return irqbpfd::sim::run_simulate_command(scenario, sim_options, stdout);
-  }
+  if (*simulate) return exec_simulator(simulate->remaining());
   if (*banned_opt) ov.banned_cpus = banned_cpus;
   if (*numa_opt) ov.numa = numa;
   if (*power_opt) ov.powerthresh = powerthresh;

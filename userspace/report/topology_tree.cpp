@@ -26,7 +26,11 @@ std::string render_topology(const topology::Machine& machine) {
         out += fmt::format("      {} #{}{}: cpus {}\n", label, cache.index, size_text(cache.size_bytes), cache.cpus.to_list());
         std::string cores;
         for (const auto& core : cache.cores) {
-          cores += fmt::format("{}{}", cores.empty() ? "" : " ", core.cpus.count() == 1 ? core.cpus.to_list() : "{" + core.cpus.to_list() + "}");
+          // A core of one CPU prints bare, an SMT core braced: "0 {1,9}". Braced
+          // by fmt, not `"{" + string&&`: g++ 12 -O3 flags that (-Wrestrict,
+          // a false positive, GCC PR 105329) and -Werror fails the build.
+          if (!cores.empty()) cores += ' ';
+          cores += core.cpus.count() == 1 ? core.cpus.to_list() : fmt::format("{{{}}}", core.cpus.to_list());
         }
         out += fmt::format("        cores: {}\n", cores);
       }

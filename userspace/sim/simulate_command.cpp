@@ -1,6 +1,6 @@
-// `irqbpfd simulate SCENARIO`: runs a scenario file through the closed loop
-// and prints the per-tick table and a summary per steady phase, or the same
-// facts as JSON (field names as in SimResult).
+// `irqbpfd-sim SCENARIO` (which `irqbpfd simulate` runs): runs a scenario
+// file through the closed loop and prints the per-tick table and a summary
+// per steady phase, or the same facts as JSON (field names as in SimResult).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -150,12 +150,12 @@ std::string format_json(const SimResult& r) {
 int run_simulate_command(const std::string& scenario_path, const SimOptions& options, std::FILE* out) {
   auto scenario = load_scenario(scenario_path);
   if (!scenario) {
-    fmt::print(stderr, "irqbpfd simulate: {}\n", scenario.error().message);
+    fmt::print(stderr, "irqbpfd-sim: {}\n", scenario.error().message);
     return 1;
   }
   auto result = run_simulation(*scenario, options);
   if (!result) {
-    fmt::print(stderr, "irqbpfd simulate: {}: {}\n", scenario_path, result.error().message);
+    fmt::print(stderr, "irqbpfd-sim: {}: {}\n", scenario_path, result.error().message);
     return 1;
   }
   fmt::print(out, "{}", options.json ? format_json(*result) : format_table(*result, options.verbose));

@@ -137,7 +137,7 @@ struct SimResult {
 
 core::Result<SimResult> run_simulation(const Scenario& scenario, const SimOptions& options);
 
-// `irqbpfd simulate SCENARIO`: runs it and prints a per-tick table (tick,
+// `irqbpfd-sim SCENARIO`: runs it and prints a per-tick table (tick,
 // writes, max %, std %, hottest CPU, plan us) and a summary, or JSON.
 // Returns 0, or 1 with the error on stderr.
 int run_simulate_command(const std::string& scenario_path, const SimOptions& options, std::FILE* out);
