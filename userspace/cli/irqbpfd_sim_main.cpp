@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   std::uint32_t sim_ticks = 0;
   app.add_option("scenario", scenario, "Scenario file (TOML)")->required()->check(CLI::ExistingFile);
   app.add_option("--collector", sim_options.collector,
-                 "replay: exact per-IRQ time (what BPF measures); proc: irqbalance's estimate")
-      ->check(CLI::IsMember({"replay", "proc"}));
+                 "replay: per-IRQ time as the BPF programs measure it; oracle: each IRQ's exact own time; "
+                 "proc: irqbalance's estimate")
+      ->check(CLI::IsMember({"replay", "oracle", "proc"}));
   std::string irqbalance_path, irqbalance_log;
   app.add_option("--balancer", sim_options.balancer,
                  "irqbpfd: this project's balancer; irqbalance: Debian's irqbalance as a peer, in a private "
