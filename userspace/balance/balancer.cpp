@@ -144,25 +144,31 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   const Placer placer(el.items, pool, policy, frame, snap.machine);
   const Assignment target = choose_target(placer, el, frame, state);
 
-  // 6-7. Path, cap and gate.
+  // 6-7. Path, cap and gate: the path to the target against the mandatory
+  // moves alone, each to where loads are lowest now (the target assumed the
+  // other moves too), heaviest first.
   const Gate gate = gate_for(policy, max_now, result.next.noise.share);
-  const double objective_now = objective(LoadIndex(start, frame.online, frame.targets));
-  Path path = walk_path(placer, el.items, frame, start, el.vectors_now, target.target,
-                        differing(placer, el.items, target.target), policy);
-  std::size_t taken = steps_worth_taking(path, objective_now, gate);
-  const bool worth = taken > 0 && path.steps[taken - 1].kind != StepKind::kMandatory;
-  std::vector<std::size_t> targets = target.target;
-  const std::size_t wanted = path.steps.size() + path.left.size();
-  if (!worth) {
-    // Only what must move, to where loads are lowest now (the target
-    // assumed the other moves too), heaviest first.
+  std::vector<std::size_t> alone = target.target;
+  std::vector<std::size_t> must;
+  {
     std::vector<Landing> lands(el.items.size());
-    placer.place_mandatory(start, el.vectors_now, targets, lands);
-    std::vector<std::size_t> must;
+    placer.place_mandatory(start, el.vectors_now, alone, lands);
     for (std::size_t i = 0; i < el.items.size(); ++i) {
       if (el.items[i].mandatory) must.push_back(i);
     }
-    path = walk_path(placer, el.items, frame, start, el.vectors_now, targets, must, policy);
+  }
+  Path path_alone = walk_path(placer, el.items, frame, start, el.vectors_now, alone, must, policy);
+  const double objective_alone = path_alone.steps.empty() ? objective(LoadIndex(start, frame.online, frame.targets))
+                                                          : path_alone.steps.back().cost_after;
+  Path path = walk_path(placer, el.items, frame, start, el.vectors_now, target.target,
+                        differing(placer, el.items, target.target), policy);
+  std::size_t taken = steps_worth_taking(path, objective_alone, gate);
+  const bool worth = taken > 0 && path.steps[taken - 1].kind != StepKind::kMandatory;
+  const std::size_t wanted = path.steps.size() + path.left.size();
+  std::vector<std::size_t> targets = target.target;
+  if (!worth) {
+    path = std::move(path_alone);
+    targets = std::move(alone);
     taken = path.steps.size();
   }
 

@@ -27,19 +27,19 @@ Gate gate_for(const Policy& policy, double hottest_ns, double noise) {
   return g;
 }
 
-std::size_t steps_worth_taking(const Path& path, double objective_before, const Gate& gate) {
+std::size_t steps_worth_taking(const Path& path, double objective_without, const Gate& gate) {
   const std::vector<Step>& steps = path.steps;
   std::size_t mandatory = 0;
   while (mandatory < steps.size() && steps[mandatory].kind == StepKind::kMandatory) ++mandatory;
-  const double base = mandatory > 0 ? steps[mandatory - 1].cost_after : objective_before;
-  // The value of taking the first k steps: what they gain, less their writes.
+  // The value of taking the first k steps: what they gain over the plan
+  // without them, less their writes.
   double best_value = 0;
   std::size_t best = mandatory;
   std::size_t writes = 0;
   double value = 0;
   for (std::size_t k = mandatory; k < steps.size(); ++k) {
     if (steps[k].kind == StepKind::kRelocate) ++writes;
-    value = base - steps[k].cost_after - gate.write_cost_ns * static_cast<double>(writes);
+    value = objective_without - steps[k].cost_after - gate.write_cost_ns * static_cast<double>(writes);
     if (value > best_value + 1.0) {  // ties: the fewer writes
       best_value = value;
       best = k + 1;

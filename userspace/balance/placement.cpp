@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include "steps.hpp"
 
@@ -46,8 +47,9 @@ Placer::Placer(const std::vector<Item>& items, const Pool& pool, const Policy& p
   // Items whose candidates are single CPUs of one node can use a CoolIndex:
   // (list -> CPUs) for the lists that qualify. numa=prefer lists mix nodes
   // and price leaving home: scanned instead.
+  std::set<const CandidateList*> seen;
   for (const Item& item : items_) {
-    if (single_lists_.count(item.list) != 0) continue;
+    if (!seen.insert(item.list).second) continue;
     std::vector<CpuId> cpus;
     bool all_single = true, one_node = true;
     for (std::size_t cand : item.list->indices) {
@@ -58,7 +60,7 @@ Placer::Placer(const std::vector<Item>& items, const Pool& pool, const Policy& p
       cpus.push_back(*pool_.all[cand].single);
       one_node = one_node && in_home(item, cand);
     }
-    if (all_single && one_node) single_lists_.emplace(item.list, std::move(cpus));
+    if (all_single && one_node) single_lists_.emplace_back(item.list, std::move(cpus));
   }
   order_.resize(items_.size());
   std::iota(order_.begin(), order_.end(), 0);

@@ -164,8 +164,11 @@ class Placer {
   const Policy& policy_;
   const Frame& frame_;
   std::vector<std::vector<CpuId>> siblings_;  // per CPU: its SMT siblings
-  // Candidate lists made only of single CPUs of one node: the CPUs, per list.
-  std::map<const CandidateList*, std::vector<CpuId>> single_lists_;
+  // Candidate lists made only of single CPUs of one node: the CPUs, per
+  // list, in the order of the first item that uses each (never in pointer
+  // order: even_out works through them in turn, and a plan must not depend
+  // on where the heap put a list).
+  std::vector<std::pair<const CandidateList*, std::vector<CpuId>>> single_lists_;
   std::vector<std::size_t> order_;  // items, heaviest first, then ascending IRQ
 };
 // Fresh, kept, or finishing last cycle's capped plan: the one with the
@@ -208,10 +211,13 @@ struct Gate {
   double noise = -1;         // the measured noise share it was set from
 };
 Gate gate_for(const Policy& policy, double hottest_ns, double noise);
-// How many of the path's steps to take: all mandatory ones, then the whole
-// path when it pays, else the prefix that pays most, else none past the
-// mandatory ones. The returned count includes the mandatory steps.
-std::size_t steps_worth_taking(const Path& path, double objective_before, const Gate& gate);
+// How many of the path's steps to take: the whole path when it pays, else
+// the prefix that pays most, else only its mandatory steps (the caller then
+// places those on their own). A prefix pays when the objective after it is
+// below `objective_without` (the objective after the mandatory moves alone,
+// placed where loads are lowest now) by more than the floor plus the price
+// of its relocations. The count includes the mandatory steps.
+std::size_t steps_worth_taking(const Path& path, double objective_without, const Gate& gate);
 
 // --- 8. Moves: each step as a Move with its reason, in write order.
 Move move_of(const Step& step, const Item& item, const Placer& placer, const Frame& frame);
