@@ -73,6 +73,23 @@ core::Result<std::string> SysRoot::read(std::string_view kernel_path) const {
   return out;
 }
 
+core::Result<void> SysRoot::read_stream(std::string_view kernel_path, std::string& buffer,
+                                       const std::function<bool(std::string_view)>& on_data) const {
+  const fs::path p = path(kernel_path);
+  Fd file{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) return fail(kernel_path, errno);
+  if (buffer.empty()) buffer.resize(64 * 1024);
+  while (true) {
+    const ssize_t n = ::read(file.fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(kernel_path, errno);
+    }
+    if (n == 0) return {};
+    if (!on_data(std::string_view(buffer.data(), static_cast<std::size_t>(n)))) return {};
+  }
+}
+
 core::Result<void> SysRoot::write(std::string_view kernel_path, std::string_view content) const {
   const fs::path p = path(kernel_path);
   Fd file{::open(p.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
