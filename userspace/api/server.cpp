@@ -355,8 +355,9 @@ struct Server::Impl {
       const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
       if (!st->reading) return error(res, 503, "no reading yet");
       if (format == "raw") {
-        if (!st->interrupts_text) return error(res, 503, "no /proc/interrupts text kept");
-        res.set_content(*st->interrupts_text, "text/plain");
+        auto text = control.interrupts_text();
+        if (!text) return error(res, 503, text.error().message);
+        res.set_content(std::move(*text), "text/plain");
         return;
       }
       if (format != "json") return error(res, 400, fmt::format("format: expected json or raw, found '{}'", format));
