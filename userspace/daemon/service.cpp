@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +114,15 @@ core::Result<DaemonConfig> resolve_config(const ServiceOptions& options) {
 int run_service(const ServiceOptions& options) {
   // First of all: a SIGHUP or SIGUSR1 during start-up must not kill us.
   block_daemon_signals();
+  // Before any thread: one malloc arena for all of them (glibc gives each
+  // thread that allocates an arena of its own, megabytes that stay; the
+  // API's workers come and go and allocate little), and big blocks (a
+  // snapshot's IRQ list, a reading's rows) mmapped and returned when freed
+  // instead of left in the heap: glibc's moving mmap threshold would
+  // otherwise rise to the largest block freed.
+  ::mallopt(M_ARENA_MAX, 1);
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 512 * 1024);
   auto config = resolve_config(options);
   if (!config) {
     std::fprintf(stderr, "irqbpfd: %s\n", config.error().message.c_str());
