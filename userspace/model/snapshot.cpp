@@ -328,6 +328,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   // after the estimate and apply_bpf() alike, and is left out from the start
   // (the compaction below then only checks the few entries built).
   std::vector<std::uint64_t> row_counts(columns.size(), 0);  // scratch: this row's window counts
+  snap.irqs.reserve(input.inventory->irqs.size());  // grown by doubling it briefly held 1.5x the list twice
   for (const core::IrqDesc& desc : input.inventory->irqs) {
     auto found = after_rows.find(raw(desc.irq));
     if (found == after_rows.end()) continue;  // vanished before the last reading
