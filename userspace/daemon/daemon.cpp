@@ -156,7 +156,7 @@ Result<void> Daemon::rescan(const std::string& why, const collect::RawSample& re
 
 Result<void> Daemon::refresh_affinities() {
   for (core::IrqDesc& d : inventory_.irqs) {
-    auto files = sys::read_proc_irq(deps_.root, d.irq);
+    auto files = sys::read_irq_affinity(deps_.root, d.irq);
     if (!files) {
       if (files.error().errno_value == ENOENT) {
         rescan_requested_ = true;  // vanished: the next cycle rescans

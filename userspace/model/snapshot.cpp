@@ -333,7 +333,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     auto found = after_rows.find(raw(desc.irq));
     if (found == after_rows.end()) continue;  // vanished before the last reading
     const sys::InterruptRow& row = *found->second;
-    IrqSnapshot is;
+    IrqSnapshot& is = snap.irqs.emplace_back();  // built in place: an IrqSnapshot moves its IrqDesc by copy
     is.desc = desc;
     const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
@@ -381,7 +381,6 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     for (auto& pc : is.per_cpu) {
       pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
     }
-    snap.irqs.push_back(std::move(is));
   }
   const auto device_count = [&](CpuId c) { return raw(c) < device_counts.size() ? device_counts[raw(c)] : 0; };
 
