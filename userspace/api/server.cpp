@@ -411,11 +411,17 @@ struct Server::Impl {
           }
         }
         if (best != nullptr && best_err <= 0.1 * seconds) {  // a window within 10% of the one asked for
-          for (const auto& [c, n] : last.cpu_interrupts) counts[raw(c)] = n;
-          for (const auto& [c, n] : best->cpu_interrupts) {
-            auto it = counts.find(raw(c));
+          const auto each = [](const daemon::HistoryPoint& p, auto&& visit) {
+            if (!p.cpus) return;
+            for (std::size_t i = 0; i < p.cpus->size() && i < p.cpu_interrupts.size(); ++i) {
+              visit(raw((*p.cpus)[i]), p.cpu_interrupts[i]);
+            }
+          };
+          each(last, [&](std::uint32_t c, std::uint64_t n) { counts[c] = n; });
+          each(*best, [&](std::uint32_t c, std::uint64_t n) {
+            auto it = counts.find(c);
             if (it != counts.end()) it->second = it->second >= n ? it->second - n : it->second;
-          }
+          });
           source = "history";
           window = static_cast<double>(last.monotonic_ns - best->monotonic_ns) / 1e9;
         }

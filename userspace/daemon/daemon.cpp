@@ -342,7 +342,15 @@ Result<CycleOutcome> Daemon::cycle() {
   point->max_load = static_cast<double>(p.max_before) / 1e9;
   point->moves = outcome.moves;
   point->failed = outcome.failed;
-  point->cpu_interrupts = cpu_interrupt_totals(last_->interrupts);
+  // The CPU list of the previous point when the columns are the same.
+  const std::vector<core::CpuId>& columns = last_->interrupts.cpus;
+  if (!history_.empty() && history_.back()->cpus && *history_.back()->cpus == columns) {
+    point->cpus = history_.back()->cpus;
+  } else {
+    point->cpus = std::make_shared<const std::vector<core::CpuId>>(columns);
+  }
+  point->cpu_interrupts.reserve(columns.size());
+  for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
   history_.push_back(std::move(point));
   while (history_.size() > kHistoryPoints) history_.pop_front();
   st->history.assign(history_.begin(), history_.end());
