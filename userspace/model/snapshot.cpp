@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <string_view>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 
 namespace irqbpfd::model {

@@ -1,6 +1,7 @@
 // /proc/interrupts: the pure parser (header of online CPU columns, numbered
-// and named rows, chip/hwirq/trigger/actions of numbered rows) and the
-// two-line reader around it.
+// and named rows, chip/hwirq/trigger/actions of numbered rows), fed whole or
+// a line at a time into a reused reading, and the readers around it (whole,
+// or streamed in chunks).
 #include "irqbpfd/sys/proc_interrupts.hpp"
 
 #include <fmt/format.h>
