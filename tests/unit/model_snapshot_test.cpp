@@ -12,6 +12,7 @@ namespace {
 
 using core::cpu_id;
 using core::irq_number;
+using core::raw;
 
 collect::RawSample reading(std::string_view interrupts, std::int64_t at_ns, std::string_view stat = "") {
   collect::RawSample s;
@@ -200,6 +201,78 @@ TEST(BuildSnapshot, PerCpuKeepsOnlyCpusWithSomethingAndColumnsFillInTheRest) {
   EXPECT_FALSE(all[1].hardirq_ns.has_value());  // not measured at all
   EXPECT_EQ(all[2].load_ns, 0U);
   EXPECT_FALSE(all[3].load_ns.has_value());
+}
+
+TEST(BuildSnapshot, BpfCellsOnColumnsTheProcCountsLeftOutGetAnEntryInColumnOrder) {
+  // IRQ 50: /proc says CPU0 and CPU1; BPF says CPU0, CPU2 (a column /proc
+  // left idle), an all-zero CPU1 cell and CPU7 (not a column). CPU3 has no
+  // /proc/stat line, so its estimate is unknown. IRQ 300 is beyond the maps.
+  const char* kStatA = "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n"
+                       "cpu2 0 0 0 0 0 0 0 0 0 0\n";
+  const char* kStatB = "cpu  0 0 0 0 0 3 0 0 0 0\ncpu0 0 0 0 0 0 2 0 0 0 0\ncpu1 0 0 0 0 0 1 0 0 0 0\n"
+                       "cpu2 0 0 0 0 0 0 0 0 0 0\n";
+  auto a = reading("      CPU0 CPU1 CPU2 CPU3\n 50:  0 0 0 0  PCI-MSI 1-edge  x\n 51:  0 0 0 0  PCI-MSI 2-edge  y\n"
+                   " 300:  0 0 0 0  PCI-MSI 3-edge  z\n",
+                   0, kStatA);
+  auto b = reading("      CPU0 CPU1 CPU2 CPU3\n 50: 30 10 0 0  PCI-MSI 1-edge  x\n 51:  0 0 0 0  PCI-MSI 2-edge  y\n"
+                   " 300:  0 4 0 0  PCI-MSI 3-edge  z\n",
+                   1'000'000'000, kStatB);
+  a.bpf.emplace();
+  a.bpf->sizing = {64, 8};
+  b.bpf.emplace();
+  b.bpf->sizing = {64, 8};
+  b.bpf->cells = {{irq_number(50), cpu_id(0), 20, 1000, 2000},
+                  {irq_number(50), cpu_id(1), 0, 0, 0},
+                  {irq_number(50), cpu_id(2), 5, 100, 0},
+                  {irq_number(50), cpu_id(7), 9, 10, 10}};
+  sys::IrqInventory inv = daemon::inventory_from_rows(b.interrupts);
+  sys::CpuState cpus;
+  cpus.online = core::CpuSet{0, 1, 2, 3};
+  cpus.present = cpus.online;
+  const topology::Machine m = topology::flat_machine(cpus.online, "t");
+  WindowInput in;
+  in.collector = "bpf";
+  in.before = &a;
+  in.after = &b;
+  in.inventory = &inv;
+  in.cpu_state = &cpus;
+  in.machine = &m;
+  in.compare_estimate = true;
+  auto r = build_snapshot(in);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const IrqSnapshot* x = r->find(irq_number(50));
+  ASSERT_NE(x, nullptr);
+  std::vector<std::uint32_t> listed;
+  for (const auto& pc : x->per_cpu) listed.push_back(raw(pc.cpu));
+  // CPU1: BPF saw nothing, but /proc's count left an estimate; CPU3: the
+  // estimate is unknown where the IRQ's is known.
+  EXPECT_EQ(listed, (std::vector<std::uint32_t>{0, 1, 2, 3}));
+  ASSERT_EQ(x->per_cpu.size(), 4U);
+  EXPECT_EQ(x->count, 25U);
+  EXPECT_EQ(x->per_cpu[0].count, 20U);
+  EXPECT_EQ(x->per_cpu[0].load_ns, 3000U);
+  EXPECT_EQ(x->per_cpu[1].count, 0U);
+  EXPECT_EQ(x->per_cpu[1].load_ns, 0U);
+  EXPECT_GT(x->per_cpu[1].estimate_load_ns.value_or(0), 0U);
+  EXPECT_EQ(x->per_cpu[2].count, 5U);
+  EXPECT_DOUBLE_EQ(x->per_cpu[2].share_pct, 20.0);
+  EXPECT_EQ(x->per_cpu[2].estimate_load_ns, 0U);
+  EXPECT_EQ(x->per_cpu[3].count, 0U);
+  EXPECT_FALSE(x->per_cpu[3].estimate_load_ns.has_value());
+  EXPECT_EQ(x->active, (std::vector<std::uint32_t>{0, 2}));
+  const IrqSnapshot* y = r->find(irq_number(51));
+  ASSERT_NE(y, nullptr);
+  ASSERT_EQ(y->per_cpu.size(), 1U);  // only CPU3's unknown estimate
+  EXPECT_EQ(y->per_cpu[0].cpu, cpu_id(3));
+  const IrqSnapshot* z = r->find(irq_number(300));
+  ASSERT_NE(z, nullptr);
+  EXPECT_TRUE(z->beyond_bpf_maps);
+  listed.clear();
+  for (const auto& pc : z->per_cpu) listed.push_back(raw(pc.cpu));
+  EXPECT_EQ(listed, (std::vector<std::uint32_t>{1, 3}));
+  EXPECT_EQ(z->count, 4U);
+  EXPECT_EQ(r->find(cpu_id(1))->interrupts, 4U);  // IRQ 50's empty BPF cell + IRQ 300's /proc count
+  EXPECT_EQ(r->find(cpu_id(2))->interrupts, 5U);
 }
 
 TEST(BuildSnapshot, CumulativeReadingUsesUptimeAsWindow) {

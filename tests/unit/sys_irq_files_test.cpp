@@ -85,6 +85,24 @@ TEST(ProcIrq, VanishedIrqIsEnoentNamingTheFile) {
   EXPECT_EQ(files.error().errno_value, ENOENT);
 }
 
+TEST(IrqAffinity, ReadsTheTwoMasksAsReadProcIrqDoes) {
+  testing::FakeRoot root;
+  write_irq(root, 42);
+  root.write("/proc/irq/9/smp_affinity", "f\n");
+  root.write("/proc/irq/9/effective_affinity_list", "3\n");
+  root.write("/proc/irq/10/smp_affinity", "1\n");
+  for (const int irq : {42, 9, 10}) {
+    auto full = read_proc_irq(SysRoot(root.path()), irq_number(irq));
+    auto light = read_irq_affinity(SysRoot(root.path()), irq_number(irq));
+    ASSERT_TRUE(full.has_value() && light.has_value()) << "irq " << irq;
+    EXPECT_EQ(light->smp_affinity, full->smp_affinity) << "irq " << irq;
+    EXPECT_EQ(light->effective_affinity, full->effective_affinity) << "irq " << irq;
+  }
+  auto gone = read_irq_affinity(SysRoot(root.path()), irq_number(77));
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().errno_value, ENOENT);
+}
+
 TEST(ProcIrq, MalformedFilesAreErrorsNamingTheFile) {
   testing::FakeRoot root;
   write_irq(root, 5);

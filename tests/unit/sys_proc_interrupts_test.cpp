@@ -350,5 +350,96 @@ TEST(ProcInterruptsReader, ParsesTheCapturedVm2Table) {
   EXPECT_EQ(numbered, 19U);  // 24-26 and 28-43
 }
 
+// --- the streaming reader and reuse of an earlier reading's rows
+
+void expect_same(const ProcInterrupts& got, const ProcInterrupts& want) {
+  EXPECT_EQ(got.cpus, want.cpus);
+  ASSERT_EQ(got.rows.size(), want.rows.size());
+  for (std::size_t i = 0; i < want.rows.size(); ++i) {
+    const InterruptRow& a = got.rows[i];
+    const InterruptRow& b = want.rows[i];
+    EXPECT_EQ(a.label, b.label) << "row " << i;
+    EXPECT_EQ(a.irq, b.irq) << "row " << i;
+    EXPECT_EQ(a.counts, b.counts) << "row " << i;
+    EXPECT_EQ(a.chip, b.chip) << "row " << i;
+    EXPECT_EQ(a.hwirq, b.hwirq) << "row " << i;
+    EXPECT_EQ(a.trigger, b.trigger) << "row " << i;
+    EXPECT_EQ(a.actions, b.actions) << "row " << i;
+    EXPECT_EQ(a.name, b.name) << "row " << i;
+    EXPECT_EQ(a.description, b.description) << "row " << i;
+  }
+}
+
+// 512 CPU columns: each row is longer than the small read buffers below.
+std::string wide_table(std::initializer_list<int> irqs, bool trailing_newline) {
+  constexpr int kCols = 512;
+  std::string text = "     ";
+  for (int id = 0; id < kCols; ++id) text += fmt::format(" {:>10}", fmt::format("CPU{}", id));
+  text += '\n';
+  for (const int irq : irqs) {
+    text += fmt::format("{:>4}:", irq);
+    for (int i = 0; i < kCols; ++i) text += fmt::format(" {:>10}", irq * 7 + i);
+    text += fmt::format("  IR-PCI-MSI {}-edge      eth0-{}, eth0-{}x\n", irq * 2048, irq, irq);
+  }
+  text += " LOC:";
+  for (int i = 0; i < kCols; ++i) text += fmt::format(" {:>10}", i);
+  text += "   Local timer interrupts\n ERR:          3";
+  if (trailing_newline) text += '\n';
+  return text;
+}
+
+TEST(ProcInterruptsReader, StreamsAcrossReadBoundariesLikeTheParser) {
+  for (const bool trailing_newline : {true, false}) {
+    const std::string text = wide_table({16, 17, 300}, trailing_newline);
+    testing::FakeRoot root;
+    root.write("/proc/interrupts", text);
+    for (const std::size_t chunk : {std::size_t{7}, std::size_t{4096}, std::size_t{0}}) {
+      StreamBuffers buffers;
+      buffers.chunk.resize(chunk);  // 0: the reader's own size
+      ProcInterrupts out;
+      auto r = read_proc_interrupts_into(SysRoot(root.path()), out, buffers);
+      ASSERT_TRUE(r.has_value()) << r.error().message;
+      expect_same(out, parse_ok(text));
+    }
+  }
+}
+
+TEST(ProcInterruptsReader, StreamedErrorsNameTheLine) {
+  testing::FakeRoot root;
+  root.write("/proc/interrupts", "  CPU0  CPU1\n 3:  1  IO-APIC 3-edge x\n");
+  ProcInterrupts out;
+  StreamBuffers buffers;
+  auto r = read_proc_interrupts_into(SysRoot(root.path()), out, buffers);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, HasSubstr("/proc/interrupts:2: row '3': expected 2 counters, found 1"));
+}
+
+TEST(ProcInterruptsParser, ReusedRowsComeOutAsAFreshParse) {
+  // A bigger reading first, then one with fewer rows whose kinds moved
+  // (a named row where a numbered one was, and back).
+  ProcInterrupts out = parse_ok(wide_table({16, 17, 300, 301}, true));
+  const std::string second =
+      "           CPU0       CPU1\n"
+      " NMI:          1          2   Non-maskable interrupts\n"
+      "  16:          5          6  IO-APIC  16-fasteoi   uhci_hcd:usb5, ahci[0000:02:00.0]\n"
+      "  40:          0          9  PCI-MSI 16384-edge\n";
+  ProcInterruptsParser parser(out);
+  {
+    std::size_t start = 0;
+    while (start < second.size()) {
+      const std::size_t nl = second.find('\n', start);
+      ASSERT_TRUE(parser.line(std::string_view(second).substr(start, nl - start)).has_value());
+      start = nl + 1;
+    }
+  }
+  ASSERT_TRUE(parser.finish().has_value());
+  expect_same(out, parse_ok(second));
+}
+
+TEST(ProcInterruptsErrors, DuplicateIrqNumberOutOfOrder) {
+  EXPECT_THAT(parse_error("  CPU0\n 5:  1  IO-APIC 5-edge a\n 3:  1  IO-APIC 3-edge b\n 5:  2  IO-APIC 5-edge c\n"),
+              HasSubstr("/proc/interrupts:4: row '5': duplicate IRQ number"));
+}
+
 }  // namespace
 }  // namespace irqbpfd::sys

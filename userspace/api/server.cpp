@@ -10,8 +10,12 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <httplib.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -136,6 +140,82 @@ core::Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return std::pair<std::string, int>{host, static_cast<int>(*port)};
 }
+
+// Workers made on demand: enqueue() starts one when more jobs wait than
+// workers are free and fewer than `max` run; a worker that finds no job for `idle` exits. With
+// no client connected a listener is one thread (its accept loop), not
+// 1 + max: each thread also costs a glibc malloc arena and a stack.
+// httplib creates the queue in the listener's thread and calls shutdown()
+// there before destroying it; shutdown() waits for every worker to finish.
+class OnDemandPool final : public httplib::TaskQueue {
+ public:
+  OnDemandPool(std::size_t max, std::chrono::milliseconds idle) : max_(std::max<std::size_t>(max, 1)), idle_(idle) {}
+  OnDemandPool(const OnDemandPool&) = delete;
+  OnDemandPool& operator=(const OnDemandPool&) = delete;
+  ~OnDemandPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(fn));
+    if (jobs_.size() > free_ && running_ < max_) {
+      ++running_;
+      ++free_;  // free until it takes a job: a burst starts one worker per queued job, no more
+      try {
+        std::thread([this] { work(); }).detach();
+      } catch (const std::system_error&) {
+        --running_;
+        --free_;
+        if (running_ == 0) {
+          // No thread and none can start: run it here rather than never.
+          std::function<void()> job = std::move(jobs_.front());
+          jobs_.pop_front();
+          lock.unlock();
+          job();
+          return;
+        }
+      }
+    }
+    lock.unlock();
+    wake_.notify_one();
+  }
+
+  void shutdown() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    wake_.notify_all();
+    done_.wait(lock, [this] { return running_ == 0; });
+  }
+
+ private:
+  void work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      if (!wake_.wait_for(lock, idle_, [this] { return !jobs_.empty() || stopping_; })) break;  // idle
+      if (jobs_.empty()) break;  // stopping with nothing left
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      --free_;
+      lock.unlock();
+      job();
+      job = nullptr;
+      lock.lock();
+      ++free_;
+    }
+    --free_;
+    --running_;
+    // Notified under the lock: once shutdown() sees 0 the pool may go, and
+    // this thread touches nothing of it after the unlock.
+    if (running_ == 0) done_.notify_all();
+  }
+
+  const std::size_t max_;
+  const std::chrono::milliseconds idle_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::deque<std::function<void()>> jobs_;
+  std::size_t running_ = 0, free_ = 0;
+  bool stopping_ = false;
+};
 
 struct Server::Impl {
   ServerOptions options;
@@ -275,8 +355,9 @@ struct Server::Impl {
       const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
       if (!st->reading) return error(res, 503, "no reading yet");
       if (format == "raw") {
-        if (!st->interrupts_text) return error(res, 503, "no /proc/interrupts text kept");
-        res.set_content(*st->interrupts_text, "text/plain");
+        auto text = control.interrupts_text();
+        if (!text) return error(res, 503, text.error().message);
+        res.set_content(std::move(*text), "text/plain");
         return;
       }
       if (format != "json") return error(res, 400, fmt::format("format: expected json or raw, found '{}'", format));
@@ -330,11 +411,17 @@ struct Server::Impl {
           }
         }
         if (best != nullptr && best_err <= 0.1 * seconds) {  // a window within 10% of the one asked for
-          for (const auto& [c, n] : last.cpu_interrupts) counts[raw(c)] = n;
-          for (const auto& [c, n] : best->cpu_interrupts) {
-            auto it = counts.find(raw(c));
+          const auto each = [](const daemon::HistoryPoint& p, auto&& visit) {
+            if (!p.cpus) return;
+            for (std::size_t i = 0; i < p.cpus->size() && i < p.cpu_interrupts.size(); ++i) {
+              visit(raw((*p.cpus)[i]), p.cpu_interrupts[i]);
+            }
+          };
+          each(last, [&](std::uint32_t c, std::uint64_t n) { counts[c] = n; });
+          each(*best, [&](std::uint32_t c, std::uint64_t n) {
+            auto it = counts.find(c);
             if (it != counts.end()) it->second = it->second >= n ? it->second - n : it->second;
-          }
+          });
           source = "history";
           window = static_cast<double>(last.monotonic_ns - best->monotonic_ns) / 1e9;
         }
@@ -568,7 +655,7 @@ struct Server::Impl {
 
   void configure(httplib::Server& s, bool via_unix) {
     const std::size_t n = std::max<std::size_t>(options.threads, 1);
-    s.new_task_queue = [n] { return new httplib::ThreadPool(n); };
+    s.new_task_queue = [n] { return new OnDemandPool(n, std::chrono::seconds(2)); };
     s.set_payload_max_length(options.max_body_bytes);
     s.set_read_timeout(options.read_timeout_s, 0);
     s.set_write_timeout(options.read_timeout_s, 0);

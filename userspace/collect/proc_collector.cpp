@@ -25,16 +25,16 @@ core::Result<double> parse_uptime(std::string_view text) {
 core::Result<RawSample> ProcCollector::read() {
   RawSample sample;
   // Counts first, then the clock, then CPU time, back to back, so the three
-  // describe (nearly) one instant.
-  auto text = root_.read("/proc/interrupts");
-  if (!text) return text.error();
-  auto interrupts = sys::parse_proc_interrupts(*text, "/proc/interrupts");
-  if (!interrupts) return interrupts.error();
+  // describe (nearly) one instant. The rows of a recycled reading are
+  // parsed into again.
+  if (spare_) {
+    sample.interrupts = std::move(*spare_);
+    spare_.reset();
+  }
+  if (auto r = sys::read_proc_interrupts_into(root_, sample.interrupts, buffers_); !r) return r.error();
   sample.monotonic_ns = clock_.monotonic_ns();
-  sample.interrupts_text = std::make_shared<const std::string>(std::move(*text));
   auto stat = sys::read_proc_stat(root_);
   if (!stat) return stat.error();
-  sample.interrupts = std::move(*interrupts);
   sample.stat = std::move(*stat);
   // /proc/softirqs and /proc/uptime are informative; their absence (old or
   // trimmed fake roots) is not fatal, but a malformed file is.
@@ -52,6 +52,8 @@ core::Result<RawSample> ProcCollector::read() {
   }
   return sample;
 }
+
+void ProcCollector::recycle(RawSample&& old) { spare_ = std::move(old.interrupts); }
 
 core::Result<RawSample> FileCollector::read() {
   std::ifstream in(file_, std::ios::binary);

@@ -55,6 +55,18 @@ std::set<core::IrqNumber> numbered_rows(const sys::ProcInterrupts& pi) {
   return out;
 }
 
+// Whether the numbered rows of `pi` are exactly `known`: one walk when they
+// come ascending (the kernel prints them so), a set otherwise.
+bool same_rows(const sys::ProcInterrupts& pi, const std::set<core::IrqNumber>& known) {
+  auto it = known.begin();
+  for (const auto& row : pi.rows) {
+    if (!row.irq) continue;
+    if (it == known.end() || *it != *row.irq) return numbered_rows(pi) == known;
+    ++it;
+  }
+  return it == known.end();
+}
+
 // Interrupts per CPU in a reading, every row (device and system).
 std::vector<std::pair<core::CpuId, std::uint64_t>> cpu_interrupt_totals(const sys::ProcInterrupts& pi) {
   std::vector<std::pair<core::CpuId, std::uint64_t>> out;
@@ -107,7 +119,7 @@ Result<void> Daemon::start() {
   }
   auto first = collector_->read();
   if (!first) return first.error();
-  last_ = std::make_shared<const collect::RawSample>(std::move(*first));
+  last_ = std::make_shared<collect::RawSample>(std::move(*first));
   if (auto r = rescan("start", *last_); !r) return r;
   if (config_.restore_on_exit) {
     auto saved = apply::RestoreSet::capture(*deps_.files);
@@ -144,7 +156,7 @@ Result<void> Daemon::rescan(const std::string& why, const collect::RawSample& re
 
 Result<void> Daemon::refresh_affinities() {
   for (core::IrqDesc& d : inventory_.irqs) {
-    auto files = sys::read_proc_irq(deps_.root, d.irq);
+    auto files = sys::read_irq_affinity(deps_.root, d.irq);
     if (!files) {
       if (files.error().errno_value == ENOENT) {
         rescan_requested_ = true;  // vanished: the next cycle rescans
@@ -173,7 +185,7 @@ Result<CycleOutcome> Daemon::cycle() {
     fallback_reason_ = opened->fallback_reason;
     auto first = collector_->read();
     if (!first) return first.error();
-    last_ = std::make_shared<const collect::RawSample>(std::move(*first));
+    last_ = std::make_shared<collect::RawSample>(std::move(*first));
     outcome.rescanned = true;
     if (auto r = rescan("collector reopened", *last_); !r) return r.error();
     return outcome;
@@ -186,7 +198,7 @@ Result<CycleOutcome> Daemon::cycle() {
   if (!cpus) return cpus.error();
   std::string why;
   if (rescan_requested_) why = "requested";
-  if (numbered_rows(sample->interrupts) != rows_) why = why.empty() ? "IRQs appeared or vanished" : why;
+  if (!same_rows(sample->interrupts, rows_)) why = why.empty() ? "IRQs appeared or vanished" : why;
   if (!(cpus->online == cpu_state_.online)) why = why.empty() ? "CPUs went on or off line" : why;
   // Rescans read what changed against the new reading; the window from the
   // last reading stays measured (build_snapshot matches IRQs and CPUs by
@@ -210,8 +222,12 @@ Result<CycleOutcome> Daemon::cycle() {
   in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
   in.fallback_reason = fallback_reason_;
   auto snap = model::build_snapshot(in);
-  last_ = std::make_shared<const collect::RawSample>(std::move(*sample));
-  if (!snap) return snap.error();
+  std::shared_ptr<collect::RawSample> previous = std::move(last_);
+  last_ = std::make_shared<collect::RawSample>(std::move(*sample));
+  if (!snap) {
+    recycle(std::move(previous));
+    return snap.error();
+  }
 
   const bool beyond = std::any_of(snap->irqs.begin(), snap->irqs.end(),
                                   [](const model::IrqSnapshot& i) { return i.beyond_bpf_maps; });
@@ -326,17 +342,31 @@ Result<CycleOutcome> Daemon::cycle() {
   point->max_load = static_cast<double>(p.max_before) / 1e9;
   point->moves = outcome.moves;
   point->failed = outcome.failed;
-  point->cpu_interrupts = cpu_interrupt_totals(last_->interrupts);
+  // The CPU list of the previous point when the columns are the same.
+  const std::vector<core::CpuId>& columns = last_->interrupts.cpus;
+  if (!history_.empty() && history_.back()->cpus && *history_.back()->cpus == columns) {
+    point->cpus = history_.back()->cpus;
+  } else {
+    point->cpus = std::make_shared<const std::vector<core::CpuId>>(columns);
+  }
+  point->cpu_interrupts.reserve(columns.size());
+  for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
   history_.push_back(std::move(point));
   while (history_.size() > kHistoryPoints) history_.pop_front();
   st->history.assign(history_.begin(), history_.end());
-  st->interrupts_text = last_->interrupts_text;
   st->reading = last_;
   st->snapshot = std::make_shared<const model::Snapshot>(std::move(*snap));
   st->cycle_ms = static_cast<double>(wall_ns() - t0) / 1e6;
   status_ = std::move(st);
   publish();
+  recycle(std::move(previous));
   return outcome;
+}
+
+void Daemon::recycle(std::shared_ptr<collect::RawSample> reading) {
+  // Only when nothing else holds it: a published Status an API request
+  // still reads keeps its reading to itself.
+  if (reading && reading.use_count() == 1 && collector_) collector_->recycle(std::move(*reading));
 }
 
 void Daemon::reconfigure(DaemonConfig config, balance::Policy policy) {

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 
 namespace irqbpfd::model {
@@ -13,16 +13,6 @@ namespace {
 
 using core::CpuId;
 using core::raw;
-
-// Per-CPU counts of one row, keyed by CPU id (the header maps columns).
-std::map<std::uint32_t, std::uint64_t> counts_by_cpu(const sys::ProcInterrupts& table, const sys::InterruptRow& row) {
-  std::map<std::uint32_t, std::uint64_t> out;
-  for (std::size_t i = 0; i < row.counts.size() && i < table.cpus.size(); ++i) {
-    out[raw(table.cpus[i])] = row.counts[i];
-  }
-  return out;
-}
-
 
 const sys::CpuTimes* cpu_times(const sys::ProcStat& stat, CpuId cpu) {
   for (const auto& t : stat.cpus) {
@@ -82,22 +72,17 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     if (raw(c) >= per_cpu_interrupts.size()) per_cpu_interrupts.resize(raw(c) + 1, 0);
     per_cpu_interrupts[raw(c)] += n;
   };
-  // Here (before build_snapshot drops idle entries) every IRQ's per_cpu
-  // lists snap.columns in order: index them once, check the index per cell.
-  std::vector<int> slot;  // per_cpu index of each CPU id
+  // Each IRQ's per_cpu holds only some columns (build_snapshot builds it
+  // sparse), in column order; a cell of a column CPU not there yet gets an
+  // entry. Column positions are indexed once.
+  std::vector<int> slot;  // column position of each CPU id, -1: not a column
   for (std::size_t p = 0; p < snap.columns.size(); ++p) {
     const auto c = raw(snap.columns[p]);
     if (c >= slot.size()) slot.resize(c + 1, -1);
     slot[c] = static_cast<int>(p);
   }
-  // The entry of `cpu` in `per_cpu`, or nullptr when it is not a column CPU.
-  const auto entry_of = [&slot](std::vector<IrqCpuCount>& per_cpu, CpuId cpu) -> IrqCpuCount* {
-    if (raw(cpu) < slot.size() && slot[raw(cpu)] >= 0) {
-      const auto p = static_cast<std::size_t>(slot[raw(cpu)]);
-      if (p < per_cpu.size() && per_cpu[p].cpu == cpu) return &per_cpu[p];
-    }
-    auto it = std::find_if(per_cpu.begin(), per_cpu.end(), [cpu](const IrqCpuCount& pc) { return pc.cpu == cpu; });
-    return it == per_cpu.end() ? nullptr : &*it;
+  const auto position = [&slot](CpuId cpu) {
+    return raw(cpu) < slot.size() ? slot[raw(cpu)] : -1;
   };
   for (auto& is : snap.irqs) {
     const std::uint32_t irq = raw(is.desc.irq);
@@ -113,11 +98,24 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
       pc.load_ns = 0;
     }
     std::uint64_t count = 0, hard = 0, soft = 0;
+    bool added = false;
     const auto first = std::lower_bound(delta.begin(), delta.end(), key(is.desc.irq, CpuId{0}),
                                         [&](const collect::BpfCell& c, std::uint64_t k) { return key(c.irq, c.cpu) < k; });
     for (auto it = first; it != delta.end() && it->irq == is.desc.irq; ++it) {
-      IrqCpuCount* pc = entry_of(is.per_cpu, it->cpu);
-      if (pc == nullptr) continue;  // not a column CPU
+      if (position(it->cpu) < 0) continue;  // not a column CPU
+      auto e = std::find_if(is.per_cpu.begin(), is.per_cpu.end(),
+                            [cpu = it->cpu](const IrqCpuCount& pc) { return pc.cpu == cpu; });
+      IrqCpuCount* pc = nullptr;
+      if (e != is.per_cpu.end()) {
+        pc = &*e;
+      } else if (it->count != 0 || it->hardirq_ns != 0 || it->softirq_ns != 0) {
+        // What the column held before this IRQ's BPF figures: nothing, and
+        // the /proc estimate's 0 where that is known.
+        pc = &is.per_cpu.emplace_back(is.idle_cell(it->cpu));
+        added = true;
+      } else {
+        continue;  // an all-zero cell of a column the IRQ did not use: stays idle
+      }
       pc->count = it->count;
       pc->hardirq_ns = it->hardirq_ns;
       pc->softirq_ns = it->softirq_ns;
@@ -126,6 +124,10 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
       hard += it->hardirq_ns;
       soft += it->softirq_ns;
       add_interrupts(it->cpu, it->count);
+    }
+    if (added) {
+      std::sort(is.per_cpu.begin(), is.per_cpu.end(),
+                [&](const IrqCpuCount& a, const IrqCpuCount& b) { return position(a.cpu) < position(b.cpu); });
     }
     is.count = count;
     is.hardirq_ns = hard;
@@ -309,16 +311,29 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   std::uint32_t cpu_top = 0;
   for (CpuId c : columns) cpu_top = std::max(cpu_top, raw(c) + 1);
   std::vector<std::uint64_t> device_counts(cpu_top, 0);  // per CPU id
-  // The count in `row` of the CPU at `column` of a reading, or nullopt.
-  const auto at = [](const sys::InterruptRow& row, int column) -> std::optional<std::uint64_t> {
-    if (column < 0 || static_cast<std::size_t>(column) >= row.counts.size()) return std::nullopt;
-    return row.counts[static_cast<std::size_t>(column)];
-  };
+  // Where the estimate below will want an entry although the IRQ did not
+  // run there: a column CPU without /proc/stat time keeps load nullopt, which
+  // is not its idle_cell() (load 0) once the IRQ's load is known.
+  const bool measured = after.bpf.has_value() && (before == nullptr || before->bpf.has_value());
+  const bool estimate = any_cpu_time && (!measured || input.compare_estimate);
+  std::vector<char> keep_column(columns.size(), 0);
+  std::vector<int> then_column(columns.size(), -1);  // a column of `after` -> the same CPU's in `before`
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const std::uint32_t c = raw(columns[i]);
+    if (estimate && (c >= cpu_time_ns.size() || !cpu_time_ns[c])) keep_column[i] = 1;
+    if (c < before_column.size()) then_column[i] = before_column[c];
+  }
+  // An IRQ's entries are built sparse: only the columns it ran on (count >
+  // 0) and the keep_column ones. Every other column would be idle_cell()
+  // after the estimate and apply_bpf() alike, and is left out from the start
+  // (the compaction below then only checks the few entries built).
+  std::vector<std::uint64_t> row_counts(columns.size(), 0);  // scratch: this row's window counts
+  snap.irqs.reserve(input.inventory->irqs.size());  // grown by doubling it briefly held 1.5x the list twice
   for (const core::IrqDesc& desc : input.inventory->irqs) {
     auto found = after_rows.find(raw(desc.irq));
     if (found == after_rows.end()) continue;  // vanished before the last reading
     const sys::InterruptRow& row = *found->second;
-    IrqSnapshot is;
+    IrqSnapshot& is = snap.irqs.emplace_back();  // built in place: an IrqSnapshot moves its IrqDesc by copy
     is.desc = desc;
     const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
@@ -329,47 +344,49 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
         then_row = it->second;
       }
     }
-    const auto then_of = [&](CpuId c) -> std::optional<std::uint64_t> {
-      if (then_row == nullptr || raw(c) >= before_column.size()) return std::nullopt;
-      return at(*then_row, before_column[raw(c)]);
-    };
-    // One pass per column. A counter that went backwards means the IRQ was
-    // freed and allocated again between the readings: its counts restarted
-    // at zero, so the whole row then counts from zero.
+    // One pass over the columns. A counter that went backwards means the IRQ
+    // was freed and allocated again between the readings: its counts
+    // restarted at zero, so the whole row then counts from zero.
     const bool cumulative = before == nullptr || is.appeared;
-    is.per_cpu.reserve(columns.size());
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      const CpuId c = columns[i];
-      IrqCpuCount& pc = is.per_cpu.emplace_back();
-      pc.cpu = c;
-      const auto n = at(row, static_cast<int>(i));
-      if (cumulative) {
-        pc.count = n.value_or(0);
-      } else if (const auto b = then_of(c)) {
-        if (n && *b > *n) is.counter_reset = true;
-        pc.count = n.value_or(0) >= *b ? n.value_or(0) - *b : 0;
-      } else {
-        pc.count = 0;  // CPU came online inside the window: no baseline for it
+    const std::size_t have = std::min(row.counts.size(), columns.size());
+    std::size_t entries = 0;
+    if (cumulative) {
+      for (std::size_t i = 0; i < have; ++i) row_counts[i] = row.counts[i];
+    } else {
+      for (std::size_t i = 0; i < have; ++i) {
+        const int j = then_column[i];
+        if (j < 0 || static_cast<std::size_t>(j) >= then_row->counts.size()) {
+          row_counts[i] = 0;  // CPU came online inside the window: no baseline for it
+          continue;
+        }
+        const std::uint64_t n = row.counts[i], b = then_row->counts[static_cast<std::size_t>(j)];
+        if (b > n) is.counter_reset = true;
+        row_counts[i] = n - std::min(n, b);
+      }
+      if (is.counter_reset) {
+        for (std::size_t i = 0; i < have; ++i) row_counts[i] = row.counts[i];
       }
     }
-    if (is.counter_reset) {
-      for (std::size_t i = 0; i < columns.size(); ++i) is.per_cpu[i].count = at(row, static_cast<int>(i)).value_or(0);
-    }
-    for (const auto& pc : is.per_cpu) {
+    for (std::size_t i = have; i < columns.size(); ++i) row_counts[i] = 0;  // a short row: absent is 0
+    for (std::size_t i = 0; i < columns.size(); ++i) entries += (row_counts[i] > 0 || keep_column[i] != 0) ? 1 : 0;
+    is.per_cpu.reserve(entries);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (row_counts[i] == 0 && keep_column[i] == 0) continue;
+      IrqCpuCount& pc = is.per_cpu.emplace_back();
+      pc.cpu = columns[i];
+      pc.count = row_counts[i];
       is.count += pc.count;
       device_counts[raw(pc.cpu)] += pc.count;
     }
     for (auto& pc : is.per_cpu) {
       pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
     }
-    snap.irqs.push_back(std::move(is));
   }
   const auto device_count = [&](CpuId c) { return raw(c) < device_counts.size() ? device_counts[raw(c)] : 0; };
 
   // irqbalance's estimate: a CPU's irq+softirq time split over the IRQs it
   // served, in proportion to their interrupt counts (from /proc).
-  const bool measured = after.bpf.has_value() && (before == nullptr || before->bpf.has_value());
-  if (any_cpu_time && (!measured || input.compare_estimate)) {
+  if (estimate) {
     for (auto& is : snap.irqs) {
       std::uint64_t total = 0;
       for (auto& pc : is.per_cpu) {
@@ -418,7 +435,8 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   for (auto& cs : snap.cpus) {
     if (!measured) cs.interrupts = device_count(cs.cpu);
   }
-  std::unordered_map<std::string, const sys::InterruptRow*> before_named;
+  // Named rows (NMI, LOC, ...) are matched by label, their columns by CPU id.
+  std::unordered_map<std::string_view, const sys::InterruptRow*> before_named;
   if (before != nullptr) {
     for (const auto& row : before->interrupts.rows) {
       if (!row.irq) before_named[row.label] = &row;
@@ -426,20 +444,23 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
   for (const auto& row : after.interrupts.rows) {
     if (row.irq) continue;
-    const auto now = counts_by_cpu(after.interrupts, row);
-    std::map<std::uint32_t, std::uint64_t> then;
+    const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
       auto it = before_named.find(row.label);
       if (it == before_named.end()) continue;
-      then = counts_by_cpu(before->interrupts, *it->second);
+      then_row = it->second;
     }
-    for (const auto& [cpu, n] : now) {
-      auto ci = cpu_index.find(cpu);
+    const std::size_t have = std::min(row.counts.size(), columns.size());
+    for (std::size_t i = 0; i < have; ++i) {
+      auto ci = cpu_index.find(raw(columns[i]));
       if (ci == cpu_index.end()) continue;
+      const std::uint64_t n = row.counts[i];
       std::uint64_t delta = n;
-      if (before != nullptr) {
-        auto b = then.find(cpu);
-        delta = (b == then.end() || b->second > n) ? 0 : n - b->second;
+      if (then_row != nullptr) {
+        const int j = then_column[i];
+        const bool known = j >= 0 && static_cast<std::size_t>(j) < then_row->counts.size();
+        const std::uint64_t b = known ? then_row->counts[static_cast<std::size_t>(j)] : 0;
+        delta = (!known || b > n) ? 0 : n - b;
       }
       snap.cpus[ci->second].system_interrupts += delta;
     }

@@ -106,6 +106,23 @@ core::Result<ProcIrqFiles> read_proc_irq(const SysRoot& root, core::IrqNumber ir
   return out;
 }
 
+core::Result<IrqAffinity> read_irq_affinity(const SysRoot& root, core::IrqNumber irq) {
+  const std::string dir = fmt::format("/proc/irq/{}", core::raw(irq));
+  IrqAffinity out;
+  const std::string affinity_path = dir + "/smp_affinity";
+  auto affinity_text = root.read(affinity_path);
+  if (!affinity_text) return affinity_text.error();  // ENOENT: vanished
+  auto affinity = parse_mask_file(*affinity_text, affinity_path);
+  if (!affinity) return affinity.error();
+  out.smp_affinity = std::move(*affinity);
+  auto effective = read_optional_set(root, dir + "/effective_affinity", parse_mask_file);
+  if (!effective) return effective.error();
+  if (!*effective) effective = read_optional_set(root, dir + "/effective_affinity_list", parse_list_file);
+  if (!effective) return effective.error();
+  out.effective_affinity = std::move(*effective);
+  return out;
+}
+
 core::Result<core::CpuSet> read_default_smp_affinity(const SysRoot& root) {
   const std::string path = "/proc/irq/default_smp_affinity";
   auto text = root.read(path);

@@ -22,7 +22,7 @@ struct ServerOptions {
   std::optional<std::string> listen = std::string("127.0.0.1:5000");  // ADDR:PORT; nullopt: --no-http
   std::optional<std::filesystem::path> socket;                         // Unix socket; nullopt: none
   std::filesystem::path token_file = "/run/irqbpfd/api.token";  // created (0600) when absent
-  std::size_t threads = 8;                 // per listener
+  std::size_t threads = 8;                 // per listener, at most: started per request, gone after 2 s idle
   std::size_t max_body_bytes = 4096;       // larger bodies: 413
   int read_timeout_s = 5;                  // a client that sends nothing for this long is dropped
   std::string version;                     // reported in /v1/status and metrics

@@ -27,7 +27,6 @@ struct RawSample {
   std::optional<sys::ProcSoftirqs> softirqs;
   std::optional<double> uptime_s;          // /proc/uptime: the window of a cumulative reading
   std::optional<BpfReading> bpf;           // measured counters (BPF collector)
-  std::shared_ptr<const std::string> interrupts_text;  // /proc/interrupts as read (the API's raw view)
 };
 
 class Collector {
@@ -38,6 +37,10 @@ class Collector {
   // Whether readings carry per-CPU time, so per-IRQ load can be estimated.
   [[nodiscard]] virtual bool has_cpu_time() const = 0;
   virtual core::Result<RawSample> read() = 0;
+  // A reading the caller is done with, handed back so that the next read()
+  // can reuse its buffers (a 256-CPU /proc/interrupts is ~2000 rows of 256
+  // counters). Optional for both sides.
+  virtual void recycle(RawSample&& /*old*/) {}
 };
 
 // /proc/interrupts, /proc/stat, /proc/softirqs and /proc/uptime under a root.
@@ -47,10 +50,13 @@ class ProcCollector final : public Collector {
   [[nodiscard]] std::string_view name() const override { return "proc"; }
   [[nodiscard]] bool has_cpu_time() const override { return true; }
   core::Result<RawSample> read() override;
+  void recycle(RawSample&& old) override;
 
  private:
   sys::SysRoot root_;
   const core::Clock& clock_;
+  sys::StreamBuffers buffers_;                 // /proc/interrupts is streamed, never held whole
+  std::optional<sys::ProcInterrupts> spare_;   // a recycled reading's rows, parsed into next
 };
 
 // A saved /proc/interrupts capture (the seed tool's sample_interrupt): every
@@ -79,6 +85,7 @@ class BpfCollector final : public Collector {
   [[nodiscard]] std::string_view name() const override { return "bpf"; }
   [[nodiscard]] bool has_cpu_time() const override { return true; }
   core::Result<RawSample> read() override;
+  void recycle(RawSample&& old) override { proc_.recycle(std::move(old)); }
   [[nodiscard]] const BpfPrograms& programs() const { return *programs_; }
 
  private:

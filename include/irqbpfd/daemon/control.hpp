@@ -92,6 +92,9 @@ class DaemonControl {
   // Interrupts each CPU handled over `seconds` from now (all rows of
   // /proc/interrupts), measured by reading twice; the caller's thread sleeps.
   virtual core::Result<std::vector<std::pair<core::CpuId, std::uint64_t>>> measure_interrupts(double seconds) = 0;
+  // /proc/interrupts as it reads now (the raw view): read per request
+  // rather than kept, as it is megabytes on a large machine.
+  virtual core::Result<std::string> interrupts_text() = 0;
 };
 
 }  // namespace irqbpfd::daemon

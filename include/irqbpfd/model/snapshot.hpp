@@ -32,11 +32,11 @@ struct IrqCpuCount {
 struct IrqSnapshot {
   core::IrqDesc desc;
   std::uint64_t count = 0;                // all CPUs, in the window
-  // Column CPUs, ascending. build_snapshot keeps only the CPUs that are not
-  // idle_cell(): on a 256-CPU machine an IRQ runs on one or two of them,
-  // and a list of every column for every IRQ held 50 MB per snapshot. A
-  // column CPU missing here had nothing: see idle_cell(). Hand-built
-  // snapshots may list every column.
+  // Column CPUs, ascending. build_snapshot builds only the CPUs that are
+  // not idle_cell() (never every column, then compacted): on a 256-CPU
+  // machine an IRQ runs on one or two of them, and a list of every column
+  // for every IRQ held 50 MB per snapshot. A column CPU missing here had
+  // nothing: see idle_cell(). Hand-built snapshots may list every column.
   std::vector<IrqCpuCount> per_cpu;
   // Indices into per_cpu of the CPUs with interrupts in the window (build_
   // snapshot fills it; empty in a hand-built snapshot means "scan per_cpu").

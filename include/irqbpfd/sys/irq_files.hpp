@@ -29,6 +29,16 @@ struct ProcIrqFiles {
 core::Result<ProcIrqFiles> read_proc_irq(const SysRoot& root, core::IrqNumber irq);
 core::Result<core::CpuSet> read_default_smp_affinity(const SysRoot& root);
 
+// Only the two masks a running balancer re-checks (someone else may write
+// them): smp_affinity and effective_affinity (or its _list form), read as
+// read_proc_irq() reads them. Two or three files instead of seven, for the
+// daemon's periodic refresh of 2000 IRQs.
+struct IrqAffinity {
+  core::CpuSet smp_affinity;
+  std::optional<core::CpuSet> effective_affinity;
+};
+core::Result<IrqAffinity> read_irq_affinity(const SysRoot& root, core::IrqNumber irq);
+
 // /sys/kernel/irq/N (Linux >= 4.17 with SPARSE_IRQ).
 struct SysKernelIrq {
   std::string actions;    // "virtio3-rx"

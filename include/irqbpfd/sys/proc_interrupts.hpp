@@ -43,6 +43,38 @@ struct ProcInterrupts {
 core::Result<ProcInterrupts> parse_proc_interrupts(std::string_view text,
                                                    std::string_view source = "/proc/interrupts");
 
+// The same parser fed one line at a time (without its '\n'), writing into
+// `out`: rows already in `out` (an earlier reading handed back) are reused
+// with their buffers, so a reading of the same shape allocates nothing per
+// row. finish() drops the rows the text did not fill; after an error `out`
+// is unspecified.
+class ProcInterruptsParser {
+ public:
+  ProcInterruptsParser(ProcInterrupts& out, std::string_view source = "/proc/interrupts");
+  core::Result<void> line(std::string_view line);
+  core::Result<void> finish();
+
+ private:
+  ProcInterrupts& out_;
+  std::string_view source_;
+  std::size_t line_number_ = 0;
+  std::size_t rows_ = 0;  // rows of out_ filled so far
+  bool have_header_ = false;
+  std::uint32_t highest_irq_ = 0;  // the kernel prints IRQs ascending: a duplicate is searched only below it
+};
+
 core::Result<ProcInterrupts> read_proc_interrupts(const SysRoot& root);
+
+// What a streaming reader keeps between readings: the read buffer and a
+// line split across two reads.
+struct StreamBuffers {
+  std::string chunk;
+  std::string carry;
+};
+
+// Reads /proc/interrupts in chunks and parses it as it streams, into `out`
+// (reused as ProcInterruptsParser does): the file's text (5.7 MB at 256
+// CPUs x 2000 IRQs) is never whole in memory.
+core::Result<void> read_proc_interrupts_into(const SysRoot& root, ProcInterrupts& out, StreamBuffers& buffers);
 
 }  // namespace irqbpfd::sys

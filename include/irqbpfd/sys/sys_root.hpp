@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ class SysRoot {
   // Whole file. Errors name the kernel path and carry errno, e.g.
   // "/proc/irq/42/smp_affinity: No such file or directory" (ENOENT).
   [[nodiscard]] core::Result<std::string> read(std::string_view kernel_path) const;
+  // Whole file in pieces: each read(2) into `buffer` (64 KiB when empty) is
+  // passed to `on_data` until EOF or until it returns false. For files too
+  // big to hold whole, e.g. /proc/interrupts on a large machine.
+  [[nodiscard]] core::Result<void> read_stream(std::string_view kernel_path, std::string& buffer,
+                                               const std::function<bool(std::string_view)>& on_data) const;
   // The same for a file that may be absent: nullopt on ENOENT, an error on
   // any other failure.
   [[nodiscard]] core::Result<std::optional<std::string>> read_if_exists(std::string_view kernel_path) const;
