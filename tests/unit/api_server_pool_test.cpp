@@ -45,14 +45,20 @@ std::size_t wait_for_threads(std::size_t want, std::chrono::seconds limit) {
   return n;
 }
 
-TEST(ServerWorkers, StartPerRequestAndLeaveWhenIdle) {
-  testing::FakeRoot root;
-  IdleControl control;
+// TCP only, on a free loopback port, with at most `threads` workers.
+ServerOptions loopback_options(const testing::FakeRoot& root, std::size_t threads) {
   ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.socket.reset();
   options.token_file = root.path() / "api.token";
-  options.threads = 3;
+  options.threads = threads;
+  return options;
+}
+
+TEST(ServerWorkers, StartPerRequestAndLeaveWhenIdle) {
+  testing::FakeRoot root;
+  IdleControl control;
+  const ServerOptions options = loopback_options(root, 3);
   const std::size_t before = threads_now();
   auto server = Server::start(options, control);
   ASSERT_TRUE(server.has_value()) << server.error().message;
@@ -85,11 +91,7 @@ TEST(ServerWorkers, StartPerRequestAndLeaveWhenIdle) {
 TEST(ServerWorkers, StoppingWithBusyWorkersWaitsForThem) {
   testing::FakeRoot root;
   IdleControl control;
-  ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.socket.reset();
-  options.token_file = root.path() / "api.token";
-  options.threads = 2;
+  const ServerOptions options = loopback_options(root, 2);
   const std::size_t before = threads_now();
   auto server = Server::start(options, control);
   ASSERT_TRUE(server.has_value()) << server.error().message;

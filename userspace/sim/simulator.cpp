@@ -16,6 +16,9 @@
 #include <memory>
 #include <set>
 
+#include "irqbpfd/apply/affinity_writer.hpp"
+#include "irqbpfd/apply/apply_plan.hpp"
+#include "irqbpfd/apply/kernel_files.hpp"
 #include "irqbpfd/balance/balancer.hpp"
 #include "irqbpfd/collect/collector.hpp"
 #include "irqbpfd/model/snapshot.hpp"
@@ -200,10 +203,13 @@ class ScaledClock final : public core::Clock {
 };
 
 // irqbpfd's own loop: the collector, the real readers, build_snapshot and
-// balance::plan, its masks written back through the fake kernel's writer.
+// balance::plan, its masks written through the daemon's AffinityWriter
+// (apply_plan over the fake root).
 core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& options, FakeMachine& fm, SimResult& result) {
   const sys::SysRoot root(fm.root());
   const ScaledClock clock(fm.clock(), options.window_scale);
+  apply::SysRootFiles files(root);
+  apply::ProcAffinityWriter writer(files, fm.nr_cpu_ids());
   std::unique_ptr<collect::Collector> collector;
   if (options.collector == "replay") {
     collector = std::make_unique<ReplayCollector>(root, clock, fm, SoftirqCharge::kFirstRaiser);
@@ -261,20 +267,26 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     rec.cycle_us = t1 - c0;
     rec.plan_summary = planned.plan.summary;
     rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
-    for (const balance::Move& m : planned.plan.moves) {
+    // The daemon's writer over the fake root: read, compare, write, read
+    // back, each errno classified (the fake kernel refuses managed IRQs'
+    // read-only files as the real one does).
+    const apply::ApplyReport applied = apply::apply_plan(planned.plan, writer);
+    for (std::size_t k = 0; k < planned.plan.moves.size(); ++k) {
+      const balance::Move& m = planned.plan.moves[k];
+      const apply::WriteResult& w = applied.results[k].result;
       SimMove sm;
       sm.irq = m.irq;
       sm.from = m.from;
-      sm.to = m.to;
+      sm.to = w.outcome == apply::Outcome::kDone && w.smp_affinity ? *w.smp_affinity : m.to;
       sm.from_cpu = fm.effective_cpu(m.irq);
       sm.reason = m.reason;
-      if (m.to.intersects(fm.machine().cpus - fm.online())) ++rec.writes_to_offline;
-      if (auto w = write_affinity(root, m.irq, m.to, fm.nr_cpu_ids()); !w) {
-        sm.refused = true;
-        sm.reason += " [write refused: " + w.error().message + "]";
-        ++rec.refused_writes;
-      } else {
+      if (sm.to.intersects(fm.machine().cpus - fm.online())) ++rec.writes_to_offline;
+      if (w.outcome == apply::Outcome::kDone) {
         ++rec.writes;
+      } else if (w.outcome != apply::Outcome::kUnchanged) {
+        sm.refused = true;
+        sm.reason += " [write refused: " + w.message + "]";
+        ++rec.refused_writes;
       }
       rec.moves.push_back(std::move(sm));
     }
