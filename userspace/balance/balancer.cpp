@@ -142,7 +142,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
 
   // 5. Placement.
   const Placer placer(el.items, pool, policy, frame, snap.machine);
-  const Assignment target = choose_target(placer, el, frame, state);
+  const Assignment target = choose_target(placer, el, state);
 
   // 6-7. Path, cap and gate: the path to the target against the mandatory
   // moves alone, each to where loads are lowest now (the target assumed the

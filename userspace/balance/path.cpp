@@ -39,7 +39,7 @@ std::vector<std::size_t> differing(const Placer& placer, const std::vector<Item>
 Path walk_path(const Placer& placer, const std::vector<Item>& items, const Frame& frame, const LoadMap& start,
                const Vectors& vectors, const std::vector<std::size_t>& target, std::vector<std::size_t> pending,
                const Policy& policy) {
-  Path path{{}, pending.size(), {}, LoadIndex(start, frame.online, frame.targets)};
+  Path path{{}, {}, LoadIndex(start, frame.online, frame.targets)};
   LoadIndex& load = path.end;
   std::vector<StepKind> kind(items.size(), StepKind::kRelocate);
   std::vector<double> source_load(items.size(), 0);

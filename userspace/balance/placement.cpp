@@ -482,12 +482,11 @@ void Placer::place_mandatory(LoadMap load, Vectors vectors, std::vector<std::siz
   }
 }
 
-Assignment choose_target(const Placer& placer, const Eligible& el, const Frame& frame, const State& state) {
+Assignment choose_target(const Placer& placer, const Eligible& el, const State& state) {
   Assignment fresh = placer.fresh(el.base, el.vectors_now);
   Assignment kept = placer.kept(el.base, el.vectors_now, nullptr);
   std::optional<Assignment> carried;
   if (!state.unfinished.empty()) carried = placer.kept(el.base, el.vectors_now, &state.unfinished);
-  (void)frame;
   // Kept wins when its hottest CPU is within 1% (or 0.5% of a CPU) of the
   // fresh one's and its spread within 3% of it: then it reaches the same
   // balance with fewer writes.

@@ -98,7 +98,7 @@ struct Eligible {
   std::vector<Hold> held;
   LoadMap base;  // background + every IRQ that does not move (held, pinned, narrowed where it lands after)
   Vectors vectors_now;
-  Eligible(std::size_t cpus) : base(cpus), vectors_now(cpus) {}
+  explicit Eligible(std::size_t cpus) : base(cpus), vectors_now(cpus) {}
 };
 Eligible eligible_items(const model::Snapshot& snap, const State& state, const Policy& policy, const Frame& frame,
                         const LoadsNow& now, Pool& pool);
@@ -135,7 +135,6 @@ class Placer {
   [[nodiscard]] Landing landing(const Item& item, std::size_t cand, const Vectors& v) const;
   [[nodiscard]] CpuSet lands_set(const Landing& l) const;
   [[nodiscard]] bool in_home(const Item& item, std::size_t cand) const;
-  [[nodiscard]] const std::vector<std::size_t>& order() const { return order_; }
   [[nodiscard]] const Candidate& candidate(std::size_t i) const { return pool_.all[i]; }
   void add_load(LoadIndex& load, const Landing& l, double ns) const;
   void add_load(LoadMap& load, const Landing& l, double ns) const;
@@ -173,7 +172,7 @@ class Placer {
 };
 // Fresh, kept, or finishing last cycle's capped plan: the one with the
 // fewest writes that is about as good as fresh.
-Assignment choose_target(const Placer& placer, const Eligible& el, const Frame& frame, const State& state);
+Assignment choose_target(const Placer& placer, const Eligible& el, const State& state);
 
 // --- 6. Path and cap: the writes from here to the target, in write order,
 // each step never raising the hottest CPU (mandatory moves excepted), capped.
@@ -189,11 +188,10 @@ struct Step {
 };
 struct Path {
   std::vector<Step> steps;
-  std::size_t pending = 0;        // writes wanted (steps + what the cap or the order left)
-  std::vector<std::size_t> left;  // items pending but not walked
+  std::vector<std::size_t> left;  // items pending but not walked (the cap, or a step that never fitted)
   LoadIndex end;                  // loads after every step
 };
-// `target` and `lands` give each item's target; `pending` the items to write.
+// `target` gives each item's candidate; `pending` the items to write.
 Path walk_path(const Placer& placer, const std::vector<Item>& items, const Frame& frame, const LoadMap& start,
                const Vectors& vectors, const std::vector<std::size_t>& target, std::vector<std::size_t> pending,
                const Policy& policy);
