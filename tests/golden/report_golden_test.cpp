@@ -97,6 +97,35 @@ TEST(ReportGolden, Numa2JsonActivePerCpu) {
   EXPECT_THAT(bad.err, ::testing::HasSubstr("--per-cpu"));
 }
 
+// --once runs the daemon's tick, rules included: a rule's pin becomes the
+// plan's move and a rule's ban takes an IRQ out of it (both differ from the
+// plan without the file, where 37 is not sent to cpu 7 and 38 moves).
+TEST(ReportGolden, OnceAppliesTheConfigurationsRules) {
+  const Numa2Root root;
+  const fs::path conf = fs::path(root.path()) / "rules.conf";
+  {
+    std::ofstream out(conf);
+    out << "[[rule]]\nirq = 37\npin = \"7\"\n\n[[rule]]\nirq = 38\nban = true\n";
+  }
+  const auto plan_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--root", root.path(), "--once", "--dry-run", "--sample", "0", "--format", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::map<int, std::string> to;
+    const nlohmann::json report_json = nlohmann::json::parse(report(args, root.path()));
+    for (const auto& m : report_json["plan"]) to[m["irq"].get<int>()] = m["to"].get<std::string>();
+    return to;
+  };
+  const fs::path empty = fs::path(root.path()) / "empty.conf";
+  std::ofstream(empty).close();
+  const auto plain = plan_of({"--config", empty.string()});
+  EXPECT_NE(plain.count(37) ? plain.at(37) : "", "7");
+  ASSERT_EQ(plain.count(38), 1U) << "38 runs off its node: without the ban it moves";
+  const auto ruled = plan_of({"--config", conf.string()});
+  ASSERT_TRUE(ruled.count(37)) << "the pin is a move";
+  EXPECT_EQ(ruled.at(37), "7");
+  EXPECT_EQ(ruled.count(38), 0U) << "the ban leaves 38 alone";
+}
+
 TEST(ReportGolden, Numa2NodeColumnsAndCpuFilter) {
   const Numa2Root root;
   expect_golden("numa2-node-columns.txt",

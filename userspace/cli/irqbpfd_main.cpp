@@ -259,17 +259,24 @@ int main(int argc, char** argv) {
   if (!interrupts_file.empty()) measure.interrupts_file = interrupts_file;
 
   irqbpfd::core::SteadyClock clock;
-  auto result = irqbpfd::daemon::measure_and_plan(measure, *policy, clock);
-  if (!result) return fail(result.error().message, 1);
-
-  std::optional<irqbpfd::apply::ApplyReport> applied;
+  // Applied unless --dry-run (a saved capture has nothing to apply).
+  std::optional<irqbpfd::apply::SysRootFiles> files;
+  std::optional<irqbpfd::apply::ProcAffinityWriter> writer;
   if (!config->dry_run && !measure.interrupts_file) {
     const irqbpfd::sys::SysRoot root(measure.root);
     auto nr_cpu_ids = irqbpfd::sys::read_nr_cpu_ids(root);
     if (!nr_cpu_ids) return fail(nr_cpu_ids.error().message, 1);
-    irqbpfd::apply::SysRootFiles files(root);
-    irqbpfd::apply::ProcAffinityWriter writer(files, *nr_cpu_ids);
-    applied = irqbpfd::apply::apply_plan(result->plan, writer);
+    files.emplace(root);
+    writer.emplace(*files, *nr_cpu_ids);
+  }
+  // The configuration's rules apply as they do in the daemon.
+  const auto rules = [&](const irqbpfd::sys::IrqInventory& inventory) {
+    return irqbpfd::daemon::resolve_rules(config->rules, inventory, *policy);
+  };
+  auto result = irqbpfd::daemon::run_once(measure, rules, writer ? &*writer : nullptr, clock);
+  if (!result) return fail(result.error().message, 1);
+  const std::optional<irqbpfd::apply::ApplyReport>& applied = result->applied;
+  if (applied) {
     report.dry_run = false;
     for (const auto& mr : applied->results) {
       const auto& w = mr.result;

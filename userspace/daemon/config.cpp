@@ -269,3 +269,14 @@ Resolved apply_rules(const std::vector<Rule>& rules, const std::vector<core::Irq
 }
 
 }  // namespace irqbpfd::daemon
+
+namespace irqbpfd::daemon {
+
+tick::Rules resolve_rules(const std::vector<Rule>& rules, const sys::IrqInventory& inventory, balance::Policy base) {
+  tick::Rules out;
+  out.policy = std::move(base);
+  out.levels = apply_rules(rules, inventory.irqs, out.policy).levels;
+  return out;
+}
+
+}  // namespace irqbpfd::daemon

@@ -47,26 +47,6 @@ class SystemdNotifier final : public Notifier {
   std::int64_t watchdog_ns_ = 0;
 };
 
-std::set<core::IrqNumber> numbered_rows(const sys::ProcInterrupts& pi) {
-  std::set<core::IrqNumber> out;
-  for (const auto& row : pi.rows) {
-    if (row.irq) out.insert(*row.irq);
-  }
-  return out;
-}
-
-// Whether the numbered rows of `pi` are exactly `known`: one walk when they
-// come ascending (the kernel prints them so), a set otherwise.
-bool same_rows(const sys::ProcInterrupts& pi, const std::set<core::IrqNumber>& known) {
-  auto it = known.begin();
-  for (const auto& row : pi.rows) {
-    if (!row.irq) continue;
-    if (it == known.end() || *it != *row.irq) return numbered_rows(pi) == known;
-    ++it;
-  }
-  return it == known.end();
-}
-
 // Interrupts per CPU in a reading, every row (device and system).
 std::vector<std::pair<core::CpuId, std::uint64_t>> cpu_interrupt_totals(const sys::ProcInterrupts& pi) {
   std::vector<std::pair<core::CpuId, std::uint64_t>> out;
@@ -99,6 +79,7 @@ Daemon::Daemon(DaemonConfig config, balance::Policy policy, DaemonDeps deps)
       return root.is_live() ? topology::load_live() : topology::load_from_root(root.root());
     };
   }
+  view_.emplace(deps_.root, deps_.load_topology, config_.affinity_refresh_cycles);
   status_->dry_run = config_.dry_run;
   status_->state = "starting";
 }
@@ -120,7 +101,7 @@ Result<void> Daemon::start() {
   auto first = collector_->read();
   if (!first) return first.error();
   last_ = std::make_shared<collect::RawSample>(std::move(*first));
-  if (auto r = rescan("start", *last_); !r) return r;
+  if (auto r = update_view(*last_); !r) return r.error();
   if (config_.restore_on_exit) {
     auto saved = apply::RestoreSet::capture(*deps_.files);
     if (!saved) return saved.error().with_context("restore-on-exit");
@@ -132,43 +113,31 @@ Result<void> Daemon::start() {
   return {};
 }
 
-Result<void> Daemon::rescan(const std::string& why, const collect::RawSample& reading) {
-  const bool first = rows_.empty() && machine_.cpus.empty();
-  auto cpus = sys::read_cpu_state(deps_.root);
-  if (!cpus) return cpus.error().with_context("rescan");
-  const bool cpus_changed = first || !(cpus->online == cpu_state_.online);
-  cpu_state_ = std::move(*cpus);
-  if (cpus_changed) {
-    auto machine = deps_.load_topology(deps_.root);
-    if (!machine) return machine.error().with_context("rescan: topology");
-    machine_ = std::move(*machine);
-  }
-  auto inventory = sys::read_irq_inventory(deps_.root, reading.interrupts);
-  if (!inventory) return inventory.error().with_context("rescan: inventory");
-  inventory_ = std::move(*inventory);
-  rows_ = numbered_rows(reading.interrupts);
-  cycles_since_refresh_ = 0;
-  ++rescans_;
-  deps_.log->info(fmt::format("rescan ({}): {} IRQs, CPUs {} online", why, inventory_.irqs.size(),
-                              cpu_state_.online.to_list()));
+Result<void> Daemon::update_view(const collect::RawSample& reading) {
+  auto why = view_->update(reading);
+  if (!why) return why.error();
+  if (*why) note_rescan(**why);
   return {};
 }
 
-Result<void> Daemon::refresh_affinities() {
-  for (core::IrqDesc& d : inventory_.irqs) {
-    auto files = sys::read_irq_affinity(deps_.root, d.irq);
-    if (!files) {
-      if (files.error().errno_value == ENOENT) {
-        rescan_requested_ = true;  // vanished: the next cycle rescans
-        continue;
-      }
-      return files.error();
-    }
-    d.smp_affinity = files->smp_affinity;
-    d.effective_affinity = files->effective_affinity;
+void Daemon::note_rescan(const std::string& why) {
+  ++rescans_;
+  deps_.log->info(fmt::format("rescan ({}): {} IRQs, CPUs {} online", why, view_->inventory().irqs.size(),
+                              view_->cpu_state().online.to_list()));
+}
+
+tick::Rules Daemon::rules(const sys::IrqInventory& inventory) const {
+  tick::Rules out = resolve_rules(config_.rules, inventory, base_policy_);
+  // The API's pins and bans come last: a person's word over the file's.
+  for (const auto& [irq, cpus] : api_pins_) {
+    out.policy.pinned[irq] = cpus;
+    out.policy.banned_irqs.erase(irq);
   }
-  cycles_since_refresh_ = 0;
-  return {};
+  for (const auto& irq : api_bans_) {
+    out.policy.banned_irqs.insert(irq);
+    out.policy.pinned.erase(irq);
+  }
+  return out;
 }
 
 Result<CycleOutcome> Daemon::cycle() {
@@ -187,72 +156,46 @@ Result<CycleOutcome> Daemon::cycle() {
     if (!first) return first.error();
     last_ = std::make_shared<collect::RawSample>(std::move(*first));
     outcome.rescanned = true;
-    if (auto r = rescan("collector reopened", *last_); !r) return r.error();
+    view_->request_rescan("collector reopened");
+    if (auto r = update_view(*last_); !r) return r.error();
     return outcome;
   }
   auto sample = collector_->read();
   if (!sample) return sample.error();
 
-  // The machine changed? IRQs appeared or vanished, CPUs went on or off line.
-  auto cpus = sys::read_cpu_state(deps_.root);
-  if (!cpus) return cpus.error();
-  std::string why;
-  if (rescan_requested_) why = "requested";
-  if (!same_rows(sample->interrupts, rows_)) why = why.empty() ? "IRQs appeared or vanished" : why;
-  if (!(cpus->online == cpu_state_.online)) why = why.empty() ? "CPUs went on or off line" : why;
-  // Rescans read what changed against the new reading; the window from the
-  // last reading stays measured (build_snapshot matches IRQs and CPUs by
-  // number), so a rescan never leads to a load-blind move.
-  if (!why.empty()) {
-    rescan_requested_ = false;
-    outcome.rescanned = true;
-    if (auto r = rescan(why, *sample); !r) return r.error();
-  } else if (++cycles_since_refresh_ >= config_.affinity_refresh_cycles) {
-    if (auto r = refresh_affinities(); !r) return r.error();
-  }
-
-  model::WindowInput in;
+  // The tick: the view rescans what changed against the new reading (the
+  // window from the last reading stays measured: build_snapshot matches IRQs
+  // and CPUs by number, so a rescan never leads to a load-blind move), then
+  // snapshot, rules, plan and writes.
+  tick::TickInput in;
   in.collector = std::string(collector_->name());
+  in.fallback_reason = fallback_reason_;
   in.before = &*last_;
   in.after = &*sample;
-  in.inventory = &inventory_;
-  in.cpu_state = &cpu_state_;
-  in.machine = &machine_;
   const long hz = sysconf(_SC_CLK_TCK);
   in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
-  in.fallback_reason = fallback_reason_;
-  auto snap = model::build_snapshot(in);
+  in.rules = [this](const sys::IrqInventory& inventory) { return rules(inventory); };
+  auto ticked = tick::run_tick(*view_, in, state_, deps_.writer);
+  if (ticked && ticked->rescanned) {
+    outcome.rescanned = true;
+    note_rescan(*ticked->rescanned);
+  }
   std::shared_ptr<collect::RawSample> previous = std::move(last_);
   last_ = std::make_shared<collect::RawSample>(std::move(*sample));
-  if (!snap) {
+  if (!ticked) {
     recycle(std::move(previous));
-    return snap.error();
+    return ticked.error();
   }
+  model::Snapshot& snapshot = ticked->snapshot;
+  balance::PlanResult& planned = ticked->planned;
+  const apply::ApplyReport& report = ticked->applied;
 
-  const bool beyond = std::any_of(snap->irqs.begin(), snap->irqs.end(),
+  const bool beyond = std::any_of(snapshot.irqs.begin(), snapshot.irqs.end(),
                                   [](const model::IrqSnapshot& i) { return i.beyond_bpf_maps; });
   if (beyond) {
     deps_.log->notice("IRQ numbers beyond the BPF maps appeared: reopening the collector with bigger maps");
     reopen_collector_ = true;
   }
-
-  // Rules: bans, pins and NUMA policies into the policy, levels into the
-  // snapshot.
-  balance::Policy policy = base_policy_;
-  const Resolved resolved = apply_rules(config_.rules, inventory_.irqs, policy);
-  // The API's pins and bans come last: a person's word over the file's.
-  for (const auto& [irq, cpus] : api_pins_) {
-    policy.pinned[irq] = cpus;
-    policy.banned_irqs.erase(irq);
-  }
-  for (const auto& irq : api_bans_) {
-    policy.banned_irqs.insert(irq);
-    policy.pinned.erase(irq);
-  }
-  for (auto& is : snap->irqs) {
-    if (auto it = resolved.levels.find(is.desc.irq); it != resolved.levels.end()) is.desc.level = it->second;
-  }
-  balance::PlanResult planned = balance::plan(*snap, state_, policy);
   outcome.planned = true;
   if (config_.dry_run) {
     // Nothing was written: no cooldowns, no unfinished plan; the same moves
@@ -262,16 +205,9 @@ Result<CycleOutcome> Daemon::cycle() {
   }
   state_ = std::move(planned.next);
 
-  const apply::ApplyReport report = apply::apply_plan(planned.plan, *deps_.writer);
   for (const apply::MoveResult& mr : report.results) {
     const apply::WriteResult& w = mr.result;
     ++writes_by_outcome_[std::string(apply::to_string(w.outcome))];
-    for (core::IrqDesc& d : inventory_.irqs) {
-      if (d.irq != w.irq) continue;
-      if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
-      if (w.effective_affinity) d.effective_affinity = *w.effective_affinity;
-      if (w.outcome == apply::Outcome::kManaged) d.managed = true;
-    }
     switch (w.outcome) {
       case apply::Outcome::kDone:
       case apply::Outcome::kDryRun:
@@ -285,7 +221,6 @@ Result<CycleOutcome> Daemon::cycle() {
                            fmt::format("irq {} is kernel-managed: left where the kernel put it", core::raw(w.irq)));
         break;
       case apply::Outcome::kVanished:
-        rescan_requested_ = true;
         deps_.log->info(fmt::format("irq {} vanished before its write", core::raw(w.irq)));
         break;
       default:
@@ -338,7 +273,7 @@ Result<CycleOutcome> Daemon::cycle() {
   auto point = std::make_shared<HistoryPoint>();
   point->monotonic_ns = last_->monotonic_ns;
   point->cycle = state_.cycle;
-  point->window_s = snap->window_s;
+  point->window_s = snapshot.window_s;
   point->max_load = static_cast<double>(p.max_before) / 1e9;
   point->moves = outcome.moves;
   point->failed = outcome.failed;
@@ -355,7 +290,7 @@ Result<CycleOutcome> Daemon::cycle() {
   while (history_.size() > kHistoryPoints) history_.pop_front();
   st->history.assign(history_.begin(), history_.end());
   st->reading = last_;
-  st->snapshot = std::make_shared<const model::Snapshot>(std::move(*snap));
+  st->snapshot = std::make_shared<const model::Snapshot>(std::move(snapshot));
   st->cycle_ms = static_cast<double>(wall_ns() - t0) / 1e6;
   status_ = std::move(st);
   publish();
@@ -378,7 +313,8 @@ void Daemon::reconfigure(DaemonConfig config, balance::Policy policy) {
   base_policy_ = std::move(policy);
   status_->dry_run = config_.dry_run;
   deps_.log->set_level(config_.log_level);
-  rescan_requested_ = true;
+  view_->set_refresh_every(config_.affinity_refresh_cycles);
+  view_->request_rescan("configuration reloaded");
 }
 
 Result<std::pair<std::size_t, std::size_t>> Daemon::restore() {
@@ -412,7 +348,8 @@ std::string Daemon::describe() const {
 CommandResult Daemon::execute(const Command& c) {
   CommandResult r;
   const auto known = [&](core::IrqNumber irq) {
-    return std::any_of(inventory_.irqs.begin(), inventory_.irqs.end(), [&](const core::IrqDesc& d) { return d.irq == irq; });
+    const auto& irqs = view_->inventory().irqs;
+    return std::any_of(irqs.begin(), irqs.end(), [&](const core::IrqDesc& d) { return d.irq == irq; });
   };
   if (c.kind == Command::Kind::kRescan) {
     request_rescan();
@@ -422,7 +359,7 @@ CommandResult Daemon::execute(const Command& c) {
     return CommandResult{404, fmt::format("IRQ {} is not in the inventory", core::raw(c.irq)), "", std::nullopt,
                          std::nullopt, false};
   }
-  const core::CpuSet online = cpu_state_.online;
+  const core::CpuSet online = view_->cpu_state().online;
   if ((c.kind == Command::Kind::kPin || c.kind == Command::Kind::kSetAffinity) &&
       (c.cpus.empty() || !c.cpus.is_subset_of(online))) {
     return CommandResult{400, fmt::format("CPUs {} are not all online (online: {})", c.cpus.to_list(), online.to_list()),
@@ -455,12 +392,7 @@ CommandResult Daemon::execute(const Command& c) {
       r.message = w.message;
       r.smp_affinity = w.smp_affinity;
       r.effective_affinity = w.effective_affinity;
-      for (core::IrqDesc& d : inventory_.irqs) {
-        if (d.irq != c.irq) continue;
-        if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
-        if (w.effective_affinity) d.effective_affinity = *w.effective_affinity;
-        if (w.outcome == apply::Outcome::kManaged) d.managed = true;
-      }
+      view_->written(w);
       switch (w.outcome) {
         case apply::Outcome::kDone:
         case apply::Outcome::kUnchanged:
@@ -473,8 +405,7 @@ CommandResult Daemon::execute(const Command& c) {
           break;
         case apply::Outcome::kInvalid: r.status = 400; break;
         case apply::Outcome::kVanished:
-          r.status = 404;
-          rescan_requested_ = true;
+          r.status = 404;  // the view rescans next cycle
           break;
         default: r.status = 409; break;  // managed, no vectors, failed: the kernel said no
       }

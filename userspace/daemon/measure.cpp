@@ -1,5 +1,5 @@
-// measure_once: collector readings + inventory + CPU state + topology ->
-// Snapshot. This is where the OS-facing parts meet; the rest stays pure.
+// run_once: `irqbpfd --once`: one measured window through the daemon's tick.
+// measure_file: a saved /proc/interrupts, analysed on a flat machine.
 #include "irqbpfd/daemon/measure.hpp"
 
 #include <fmt/format.h>
@@ -71,29 +71,24 @@ core::Result<model::Snapshot> measure_file(const MeasureOptions& options) {
 
 }  // namespace
 
-core::Result<OnceResult> measure_and_plan(const MeasureOptions& measure, const balance::Policy& policy,
-                                          core::Clock& clock) {
-  auto snapshot = measure_once(measure, clock);
-  if (!snapshot) return snapshot.error();
-  OnceResult out;
-  if (snapshot->collector == "file") {
-    // A capture from elsewhere: no affinities to change and no CPU time.
-    out.plan.summary = "none: a saved /proc/interrupts has no affinities to change";
-  } else {
-    out.plan = balance::plan(*snapshot, balance::State{}, policy).plan;
-  }
-  out.snapshot = std::move(*snapshot);
-  return out;
-}
-
-core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock) {
+core::Result<OnceResult> run_once(const MeasureOptions& options,
+                                  const std::function<tick::Rules(const sys::IrqInventory&)>& rules,
+                                  apply::AffinityWriter* writer, core::Clock& clock) {
   if (!std::isfinite(options.sample_s) || options.sample_s < 0) {
     return core::Error{fmt::format("--sample: {} is not a number of seconds >= 0", options.sample_s)};
   }
   if (options.collector != "auto" && options.collector != "proc" && options.collector != "bpf") {
     return core::Error{fmt::format("--collector: unknown collector '{}' (expected auto, bpf or proc)", options.collector)};
   }
-  if (options.interrupts_file) return measure_file(options);
+  if (options.interrupts_file) {
+    // A capture from elsewhere: no affinities to change and no CPU time.
+    auto snapshot = measure_file(options);
+    if (!snapshot) return snapshot.error();
+    OnceResult out;
+    out.snapshot = std::move(*snapshot);
+    out.plan.summary = "none: a saved /proc/interrupts has no affinities to change";
+    return out;
+  }
 
   const sys::SysRoot root(options.root);
   if (!std::filesystem::is_directory(options.root)) {
@@ -117,25 +112,27 @@ core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::
   auto second = collector.read();
   if (!second) return second.error();
 
-  auto inventory = sys::read_irq_inventory(root, second->interrupts);
-  if (!inventory) return inventory.error();
-  auto cpu_state = sys::read_cpu_state(root);
-  if (!cpu_state) return cpu_state.error();
-  auto machine = root.is_live() ? topology::load_live() : topology::load_from_root(options.root);
-  if (!machine) return machine.error().with_context("topology");
-
-  model::WindowInput in;
+  tick::MachineView view(root, [](const sys::SysRoot& r) {
+    auto machine = r.is_live() ? topology::load_live() : topology::load_from_root(r.root());
+    if (!machine) return core::Result<topology::Machine>(machine.error().with_context("topology"));
+    return machine;
+  });
+  tick::TickInput in;
   in.collector = std::string(collector.name());
+  in.fallback_reason = opened->fallback_reason;
   in.before = first ? &*first : nullptr;
   in.after = &*second;
-  in.inventory = &*inventory;
-  in.cpu_state = &*cpu_state;
-  in.machine = &*machine;
   const long hz = sysconf(_SC_CLK_TCK);
   in.user_hz = hz > 0 ? static_cast<std::uint32_t>(hz) : 100;
   in.compare_estimate = options.compare_estimate;
-  in.fallback_reason = opened->fallback_reason;
-  return model::build_snapshot(in);
+  in.rules = rules;
+  auto ticked = tick::run_tick(view, in, balance::State{}, writer);
+  if (!ticked) return ticked.error();
+  OnceResult out;
+  out.snapshot = std::move(ticked->snapshot);
+  out.plan = std::move(ticked->planned.plan);
+  if (writer != nullptr) out.applied = std::move(ticked->applied);
+  return out;
 }
 
 }  // namespace irqbpfd::daemon

@@ -1,7 +1,7 @@
 // The closed loop under test: per tick, the fake machine runs, then the
-// project's real read path (collector, read_irq_inventory, read_cpu_state,
-// build_snapshot) and balance::plan() run against its root, and the plan's
-// masks are written back; or irqbalance runs one scan against it as a peer.
+// project's real cycle runs against its root (the collector, then the
+// daemon's tick::run_tick: view, snapshot, plan, and the masks written
+// through the daemon's writer); or irqbalance runs one scan as a peer.
 // Also the verdicts: phases, convergence, flapping.
 #include "irqbpfd/sim/simulator.hpp"
 
@@ -27,6 +27,7 @@
 #include "irqbpfd/sim/replay_collector.hpp"
 #include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/tick/tick.hpp"
 
 namespace irqbpfd::sim {
 namespace {
@@ -225,52 +226,49 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     if (i.level) levels[i.irq] = *i.level;
   }
 
+  // The daemon's view of the machine: the scenario's topology stands in for
+  // hwloc's; the inventory and CPU state are read from the fake root, again
+  // only when they change.
+  tick::MachineView view(root, [&fm](const sys::SysRoot&) { return core::Result<topology::Machine>(fm.machine()); });
+  // Levels the scenario declares stand in for a policy hint: the kernel
+  // files cannot say them.
+  tick::TickInput in;
+  in.collector = std::string(collector->name());
+  in.user_hz = 100;
+  in.rules = [&](const sys::IrqInventory&) { return tick::Rules{scenario.policy, levels}; };
+  std::uint32_t tick = 0;
+  if (options.on_window) in.on_window = [&](const model::WindowInput& w) { options.on_window(tick, w); };
+  if (options.on_snapshot) {
+    in.on_snapshot = [&](const model::Snapshot& snap, const balance::State& st) { options.on_snapshot(tick, snap, st); };
+  }
+
   auto before = collector->read();
   if (!before) return before.error().with_context("tick 0: collector");
   balance::State state;
-  for (std::uint32_t tick = 0; tick < scenario.ticks; ++tick) {
+  for (; tick < scenario.ticks; ++tick) {
     const std::string where = fmt::format("tick {}", tick);
     auto facts = fm.step();
     if (!facts) return facts.error().with_context(where);
     const double c0 = thread_cpu_us();
     auto after = collector->read();
     if (!after) return after.error().with_context(where + ": collector");
-    auto inventory = sys::read_irq_inventory(root, after->interrupts);
-    if (!inventory) return inventory.error().with_context(where + ": inventory");
-    // Levels the scenario declares stand in for a policy hint: the kernel
-    // files cannot say them.
-    for (core::IrqDesc& d : inventory->irqs) {
-      if (auto it = levels.find(d.irq); it != levels.end()) d.level = it->second;
-    }
-    auto cpu_state = sys::read_cpu_state(root);
-    if (!cpu_state) return cpu_state.error().with_context(where + ": cpu state");
-    model::WindowInput in;
-    in.collector = std::string(collector->name());
     in.before = &*before;
     in.after = &*after;
-    in.inventory = &*inventory;
-    in.cpu_state = &*cpu_state;
-    in.machine = &fm.machine();  // the scenario's topology, not one read from the root
-    in.user_hz = 100;
-    if (options.on_window) options.on_window(tick, in);
-    auto snap = model::build_snapshot(in);
-    if (!snap) return snap.error().with_context(where + ": snapshot");
-
-    if (options.on_snapshot) options.on_snapshot(tick, *snap, state);
-    const double t0 = thread_cpu_us();
-    balance::PlanResult planned = balance::plan(*snap, state, scenario.policy);
-    const double t1 = thread_cpu_us();
+    auto ticked = tick::run_tick(view, in, state, &writer);
+    const double c1 = thread_cpu_us();
+    if (!ticked) return ticked.error().with_context(where);
+    const balance::PlanResult& planned = ticked->planned;
     state = planned.next;
 
     TickRecord rec = record_truth(*facts, scenario, fm, tick_ns);
-    rec.plan_us = t1 - t0;
-    rec.cycle_us = t1 - c0;
+    rec.plan_us = ticked->plan_us;
+    rec.cycle_us = c1 - c0;
     rec.plan_summary = planned.plan.summary;
     rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
     // The daemon's writer over the fake root: read, compare, write, read
     // back, each errno classified (the fake kernel refuses managed IRQs'
     // read-only files as the real one does).
-    const apply::ApplyReport applied = apply::apply_plan(planned.plan, writer);
+    const apply::ApplyReport& applied = ticked->applied;
     for (std::size_t k = 0; k < planned.plan.moves.size(); ++k) {
       const balance::Move& m = planned.plan.moves[k];
       const apply::WriteResult& w = applied.results[k].result;

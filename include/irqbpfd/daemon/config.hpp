@@ -22,6 +22,7 @@
 #include "irqbpfd/core/cpu_set.hpp"
 #include "irqbpfd/core/irq_desc.hpp"
 #include "irqbpfd/core/result.hpp"
+#include "irqbpfd/tick/tick.hpp"
 
 namespace irqbpfd::daemon {
 
@@ -56,7 +57,7 @@ struct DaemonConfig {
   // Re-read every IRQ's smp_affinity and effective_affinity this often (in
   // cycles) besides rescans; in between, the masks the writer read back
   // stand (so 2000 IRQs cost 4000 file reads a minute, not a cycle).
-  std::uint32_t affinity_refresh_cycles = 6;
+  std::uint32_t affinity_refresh_cycles = tick::kDefaultRefreshCycles;
   // Policy: the flags' names.
   std::string numa = "strict";
   std::string banned_cpus;                 // CPU list
@@ -91,5 +92,8 @@ struct Resolved {
 // Adds the rules' bans, pins and NUMA policies to `policy` and returns the
 // level overrides to apply to the snapshot's IRQs.
 Resolved apply_rules(const std::vector<Rule>& rules, const std::vector<core::IrqDesc>& irqs, balance::Policy& policy);
+// A tick's rules: `base` with the rules' bans, pins and NUMA policies for
+// this inventory, and their levels.
+tick::Rules resolve_rules(const std::vector<Rule>& rules, const sys::IrqInventory& inventory, balance::Policy base);
 
 }  // namespace irqbpfd::daemon

@@ -31,6 +31,7 @@
 #include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/sys/irq_inventory.hpp"
 #include "irqbpfd/sys/sys_root.hpp"
+#include "irqbpfd/tick/tick.hpp"
 #include "irqbpfd/topology/machine.hpp"
 
 namespace irqbpfd::daemon {
@@ -119,7 +120,7 @@ class NullNotifier final : public Notifier {
 using CollectorOpener = std::function<core::Result<collect::OpenedCollector>(
     const std::string& kind, const sys::SysRoot&, const core::Clock&, std::uint32_t hardirq_sample_every)>;
 // Loads the topology of the root (hwloc).
-using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
+using TopologyLoader = tick::TopologyLoader;
 
 struct DaemonDeps {
   sys::SysRoot root{"/"};
@@ -158,7 +159,7 @@ class Daemon {
   // A new configuration (SIGHUP): takes effect next cycle, with a rescan.
   void reconfigure(DaemonConfig config, balance::Policy policy);
   // Asks for a full rescan next cycle (SIGHUP without config changes, API).
-  void request_rescan() { rescan_requested_ = true; }
+  void request_rescan() { view_->request_rescan(); }
   // Writes back the masks found at start (restore_on_exit); reports how many
   // were restored and failed.
   core::Result<std::pair<std::size_t, std::size_t>> restore();
@@ -170,8 +171,11 @@ class Daemon {
   [[nodiscard]] std::shared_ptr<const Status> status() const { return status_; }
 
  private:
-  core::Result<void> rescan(const std::string& why, const collect::RawSample& reading);
-  core::Result<void> refresh_affinities();
+  // The view brought up to a reading outside a tick (start, a new collector).
+  core::Result<void> update_view(const collect::RawSample& reading);
+  void note_rescan(const std::string& why);
+  // This cycle's rules against the view's inventory: the file's, then the API's.
+  [[nodiscard]] tick::Rules rules(const sys::IrqInventory& inventory) const;
   void publish();
   // Hands a replaced reading back to the collector when nobody else holds it.
   void recycle(std::shared_ptr<collect::RawSample> reading);
@@ -186,20 +190,15 @@ class Daemon {
   // Shared with the published Status; handed back to the collector for
   // reuse once a newer one replaced it and no API reader holds it.
   std::shared_ptr<collect::RawSample> last_;
-  sys::IrqInventory inventory_;
-  sys::CpuState cpu_state_;
-  topology::Machine machine_;
+  std::optional<tick::MachineView> view_;  // made in the constructor
   balance::State state_;
-  std::set<core::IrqNumber> rows_;  // numbered rows of /proc/interrupts at the last rescan
   std::optional<apply::RestoreSet> restore_;
   std::shared_ptr<Status> status_;
-  std::uint64_t cycles_since_refresh_ = 0;
   std::uint64_t moves_total_ = 0, writes_failed_total_ = 0, rescans_ = 0;
   std::map<std::string, std::uint64_t> writes_by_outcome_;
   std::map<core::IrqNumber, core::CpuSet> api_pins_;
   std::set<core::IrqNumber> api_bans_;
   std::deque<std::shared_ptr<const HistoryPoint>> history_;
-  bool rescan_requested_ = false;
   bool reopen_collector_ = false;
 };
 

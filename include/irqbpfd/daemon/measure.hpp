@@ -1,10 +1,12 @@
-// measure_once: the read side of one tick, as `irqbpfd --once` runs it:
-// read counters, wait the sample window, read again, join the IRQ inventory,
-// CPU state and topology, and build the Snapshot.
+// run_once: `irqbpfd --once`: read counters, wait the sample window, read
+// again, then the daemon's tick (tick::run_tick) once from a fresh state:
+// inventory, CPU state and topology, the snapshot, the rules, the plan and,
+// given a writer, the writes.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/core/result.hpp"
 #include "irqbpfd/model/snapshot.hpp"
+#include "irqbpfd/tick/tick.hpp"
 
 namespace irqbpfd::daemon {
 
@@ -25,20 +28,21 @@ struct MeasureOptions {
   bool compare_estimate = false;     // --compare-estimate
 };
 
-// SIGINT/SIGTERM while waiting end the window early with an error
-// ("interrupted by SIGINT"); everything opened (BPF programs included) is
-// released on the way out.
-core::Result<model::Snapshot> measure_once(const MeasureOptions& options, core::Clock& clock);
-
 struct OnceResult {
   model::Snapshot snapshot;
   balance::Plan plan;
+  std::optional<apply::ApplyReport> applied;  // with a writer (not for --interrupts-file)
 };
 
 // One measured window and the plan for it (the first cycle: load-aware,
-// since the window is measured before anything is planned).
-core::Result<OnceResult> measure_and_plan(const MeasureOptions& measure, const balance::Policy& policy,
-                                          core::Clock& clock);
+// since the window is measured before anything is planned). `rules` resolves
+// the configuration's rules against the inventory; `writer` (optional)
+// applies the plan. SIGINT/SIGTERM while waiting end the window early with an
+// error ("interrupted by SIGINT"); everything opened (BPF programs included)
+// is released on the way out.
+core::Result<OnceResult> run_once(const MeasureOptions& measure,
+                                  const std::function<tick::Rules(const sys::IrqInventory&)>& rules,
+                                  apply::AffinityWriter* writer, core::Clock& clock);
 
 // An IRQ inventory from /proc/interrupts rows alone (no /proc/irq, no PCI):
 // for captures from another machine. Every IRQ is "legacy" (no device known).

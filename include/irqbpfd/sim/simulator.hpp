@@ -76,7 +76,7 @@ struct TickRecord {
   std::uint32_t refused_writes = 0;
   std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
   double plan_us = 0;             // CPU time of balance::plan(), or of irqbalance's scan (all its threads)
-  double cycle_us = 0;            // CPU time of irqbpfd's whole cycle: read, inventory, snapshot, plan (irqbalance: its scan)
+  double cycle_us = 0;            // CPU time of irqbpfd's whole tick (tick::run_tick after the reading: view, snapshot, plan, writes; irqbalance: its scan)
   double plan_stat_ms = 0;        // irqbalance: the scan's utime+stime delta from /proc/PID/stat (10 ms steps)
   double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU); irqbalance: 0
   std::string plan_summary;

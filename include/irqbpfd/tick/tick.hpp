@@ -1,0 +1,113 @@
+// One tick: the cycle the daemon, `irqbpfd --once` and the simulator all
+// run. A MachineView keeps what the cycle knows of the machine between
+// readings (IRQ inventory, CPU state, topology) and re-reads only what
+// changed; run_tick() takes a pair of readings through the view, the
+// snapshot, the cycle's rules, the plan and the writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "irqbpfd/apply/affinity_writer.hpp"
+#include "irqbpfd/apply/apply_plan.hpp"
+#include "irqbpfd/balance/balancer.hpp"
+#include "irqbpfd/collect/collector.hpp"
+#include "irqbpfd/core/result.hpp"
+#include "irqbpfd/model/snapshot.hpp"
+#include "irqbpfd/sys/cpus.hpp"
+#include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/sys/sys_root.hpp"
+#include "irqbpfd/topology/machine.hpp"
+
+namespace irqbpfd::tick {
+
+// Cycles between re-reads of every IRQ's affinity files (config
+// affinity_refresh_cycles).
+inline constexpr std::uint32_t kDefaultRefreshCycles = 6;
+
+using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
+
+// The machine as the cycle knows it. The first update() reads everything;
+// later ones rescan (inventory, and topology when CPUs changed) only when
+// the reading's IRQ rows differ from the last rescan's, the online CPUs
+// changed, or a rescan was asked for. In between, every `refresh_every`
+// cycles, only the affinity files are re-read, so a mask someone else wrote
+// is seen without reading every IRQ's PCI device again.
+class MachineView {
+ public:
+  MachineView(sys::SysRoot root, TopologyLoader load_topology, std::uint32_t refresh_every = kDefaultRefreshCycles);
+
+  // Brings the view up to `reading`. Returns why it rescanned ("start",
+  // "IRQs appeared or vanished", ...), or nullopt when nothing was re-read
+  // but perhaps the affinities.
+  core::Result<std::optional<std::string>> update(const collect::RawSample& reading);
+  // The next update() rescans, saying `why`.
+  void request_rescan(std::string why = "requested");
+  void set_refresh_every(std::uint32_t cycles) { refresh_every_ = cycles == 0 ? 1 : cycles; }
+  // What a write did: the masks read back and a managed IRQ marked, so the
+  // next plan starts from where the IRQ is now.
+  void written(const apply::WriteResult& w);
+
+  [[nodiscard]] const sys::IrqInventory& inventory() const { return inventory_; }
+  [[nodiscard]] const sys::CpuState& cpu_state() const { return cpu_state_; }
+  [[nodiscard]] const topology::Machine& machine() const { return machine_; }
+  [[nodiscard]] const sys::SysRoot& root() const { return root_; }
+  [[nodiscard]] std::uint64_t rescans() const { return rescans_; }
+
+ private:
+  core::Result<void> rescan(const collect::RawSample& reading, sys::CpuState cpus, bool first);
+  core::Result<void> refresh_affinities();
+
+  sys::SysRoot root_;
+  TopologyLoader load_topology_;
+  std::uint32_t refresh_every_;
+  sys::IrqInventory inventory_;
+  sys::CpuState cpu_state_;
+  topology::Machine machine_;
+  std::set<core::IrqNumber> rows_;  // numbered rows of /proc/interrupts at the last rescan
+  std::optional<std::string> requested_;
+  bool started_ = false;
+  std::uint32_t since_refresh_ = 0;
+  std::uint64_t rescans_ = 0;
+};
+
+// The cycle's rules, resolved against the view's inventory: the policy
+// (bans, pins, NUMA) and per-IRQ balance levels over the inventory's.
+struct Rules {
+  balance::Policy policy;
+  std::map<core::IrqNumber, core::BalanceLevel> levels;
+};
+
+struct TickInput {
+  std::string collector;                        // its name, for the snapshot
+  std::optional<std::string> fallback_reason;   // why auto did not use BPF
+  const collect::RawSample* before = nullptr;   // nullptr: counts since boot
+  const collect::RawSample* after = nullptr;    // required
+  std::uint32_t user_hz = 100;
+  bool compare_estimate = false;
+  // Resolves the rules for this cycle (required).
+  std::function<Rules(const sys::IrqInventory&)> rules;
+  // Optional observers: what build_snapshot reads, and what plan() plans from.
+  std::function<void(const model::WindowInput&)> on_window;
+  std::function<void(const model::Snapshot&, const balance::State&)> on_snapshot;
+};
+
+struct TickOutput {
+  std::optional<std::string> rescanned;  // why the view rescanned, if it did
+  model::Snapshot snapshot;              // with the rules' levels
+  balance::PlanResult planned;
+  double plan_us = 0;                    // thread CPU time of balance::plan alone
+  apply::ApplyReport applied;            // empty without a writer
+};
+
+// The view brought up to `in.after`, the snapshot of the window, the rules,
+// balance::plan from `state`, and the plan written through `writer` (none:
+// planned only, as `--once --dry-run` does), the view told of every write.
+core::Result<TickOutput> run_tick(MachineView& view, const TickInput& in, const balance::State& state,
+                                  apply::AffinityWriter* writer);
+
+}  // namespace irqbpfd::tick
