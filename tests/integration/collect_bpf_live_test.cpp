@@ -140,6 +140,46 @@ TEST_F(LiveBpf, DiskIrqCountMatchesProcInterruptsAndGetsItsSoftirqTime) {
   EXPECT_LT(block_unattributed, block / 2) << "BLOCK softirq time mostly unattributed";
 }
 
+// Light readings (the daemon's): the maps every time, /proc/interrupts only
+// on the first reading and every `full_every`-th; a light reading carries the
+// full one's rows without counts, and the measured counts go on.
+TEST_F(LiveBpf, LightReadingsSkipProcInterruptsUntilTheNextFullOne) {
+  core::SteadyClock clock;
+  auto collector = BpfCollector::open(sys::SysRoot("/"), clock);
+  ASSERT_TRUE(collector.has_value()) << collector.error().message;
+  (*collector)->set_light_reads(3);
+  std::vector<RawSample> r;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) {
+      ASSERT_EQ(reader_.read_blocks(500), 500);
+    }
+    auto s = (*collector)->read();
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    r.push_back(std::move(*s));
+  }
+  EXPECT_TRUE(r[0].counts_read);
+  EXPECT_FALSE(r[1].counts_read);
+  EXPECT_FALSE(r[2].counts_read);
+  EXPECT_TRUE(r[3].counts_read) << "the third reading after a full one is full again";
+  ASSERT_EQ(r[1].interrupts.rows.size(), r[0].interrupts.rows.size());
+  EXPECT_EQ(r[1].interrupts.cpus, r[0].interrupts.cpus);
+  for (std::size_t i = 0; i < r[0].interrupts.rows.size(); ++i) {
+    EXPECT_EQ(r[1].interrupts.rows[i].label, r[0].interrupts.rows[i].label);
+    EXPECT_EQ(r[1].interrupts.rows[i].name, r[0].interrupts.rows[i].name);
+    EXPECT_TRUE(r[1].interrupts.rows[i].counts.empty()) << r[1].interrupts.rows[i].label;
+  }
+  std::uint64_t counted[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(r[i].bpf.has_value()) << i;
+    ASSERT_TRUE(r[i].stat.has_value()) << "light readings keep /proc/stat";
+    for (const auto& c : r[i].bpf->cells) counted[i] += c.count;
+    if (i > 0) {
+      EXPECT_GT(r[i].monotonic_ns, r[i - 1].monotonic_ns);
+      EXPECT_GT(counted[i], counted[i - 1]) << "the disk reads between readings were counted";
+    }
+  }
+}
+
 // Sampled timing (1 run in 8) beside exact timing, both attached over the
 // same window of disk interrupts: the counts agree, about one run in 8 was
 // timed, and the timed runs have the same typical duration as all runs.

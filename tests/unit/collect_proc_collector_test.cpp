@@ -86,3 +86,24 @@ TEST(FileCollector, ReadsACaptureAndNamesAMissingFile) {
 
 }  // namespace
 }  // namespace irqbpfd::collect
+
+namespace irqbpfd::collect {
+namespace {
+
+// The cheap check for IRQs that appeared or vanished: the numbered entries
+// of /sys/kernel/irq, ascending; anything else there is ignored.
+TEST(ListKernelIrqs, NumbersAscendingAndTheDirectoryNamedWhenMissing) {
+  testing::FakeRoot root;
+  for (const char* n : {"24", "0", "1024", "9"}) root.mkdir(std::string("/sys/kernel/irq/") + n);
+  root.write("/sys/kernel/irq/README", "not an IRQ\n");
+  auto listed = list_kernel_irqs(sys::SysRoot(root.path()));
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_EQ(*listed, (std::vector<std::uint32_t>{0, 9, 24, 1024}));
+  root.remove("/sys/kernel/irq");
+  auto missing = list_kernel_irqs(sys::SysRoot(root.path()));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("/sys/kernel/irq"), std::string::npos) << missing.error().message;
+}
+
+}  // namespace
+}  // namespace irqbpfd::collect

@@ -236,6 +236,17 @@ struct Server::Impl {
 
   Impl(ServerOptions o, daemon::DaemonControl& c) : options(std::move(o)), control(c) {}
 
+  // /proc/interrupts read now when the daemon's last reading has no /proc
+  // counts (a light BPF reading); nullopt when the reading's rows serve.
+  core::Result<std::optional<sys::ProcInterrupts>> rows_now(const collect::RawSample& reading) {
+    if (reading.counts_read) return std::optional<sys::ProcInterrupts>{};
+    auto text = control.interrupts_text();
+    if (!text) return text.error();
+    auto parsed = sys::parse_proc_interrupts(*text, "/proc/interrupts");
+    if (!parsed) return parsed.error();
+    return std::optional<sys::ProcInterrupts>(std::move(*parsed));
+  }
+
   std::shared_ptr<const daemon::Status> need_status(httplib::Response& res) {
     auto st = control.status();
     if (!st || !st->snapshot) {
@@ -361,7 +372,9 @@ struct Server::Impl {
         return;
       }
       if (format != "json") return error(res, 400, fmt::format("format: expected json or raw, found '{}'", format));
-      const sys::ProcInterrupts& pi = st->reading->interrupts;
+      auto now = rows_now(*st->reading);
+      if (!now) return error(res, 503, now.error().message);
+      const sys::ProcInterrupts& pi = *now ? **now : st->reading->interrupts;
       json cpus = json::array();
       for (core::CpuId c : pi.cpus) cpus.push_back(raw(c));
       json rows = json::array();
@@ -648,7 +661,10 @@ struct Server::Impl {
       c.writes_by_outcome = st->writes_by_outcome;
       c.last_cycle_s = st->cycle_ms / 1000.0;
       c.hottest_cpu_load = static_cast<double>(st->plan.max_before) / 1e9;
-      res.set_content(report::render_metrics(*st->reading, st->snapshot ? &*st->snapshot : nullptr, c, mo),
+      auto now = rows_now(*st->reading);
+      if (!now) return error(res, 503, now.error().message);
+      res.set_content(report::render_metrics(*st->reading, st->snapshot ? &*st->snapshot : nullptr, c, mo,
+                                             *now ? &**now : nullptr),
                       "text/plain; version=0.0.4");
     });
   }

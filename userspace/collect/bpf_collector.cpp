@@ -1,6 +1,7 @@
 // BpfCollector: /proc readings joined with the BPF counters; map sizing from
 // the machine; the auto/bpf/proc choice.
 #include <fmt/format.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,14 +31,7 @@ core::Result<BpfSizing> size_for_machine(const sys::SysRoot& root) {
   }
   // /sys/kernel/irq lists every allocated descriptor, shown or not.
   if (root.exists("/sys/kernel/irq")) {
-    auto entries = root.list("/sys/kernel/irq");
-    if (entries) {
-      for (const auto& e : *entries) {
-        std::uint32_t n = 0;
-        auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), n);
-        if (ec == std::errc() && p == e.data() + e.size()) highest = std::max(highest, n);
-      }
-    }
+    if (auto listed = list_kernel_irqs(root); listed && !listed->empty()) highest = std::max(highest, listed->back());
   }
   BpfSizing sizing;
   sizing.max_irqs = round_up_pow2(highest + 1 + 64);
@@ -65,15 +59,74 @@ core::Result<std::unique_ptr<BpfCollector>> BpfCollector::open(sys::SysRoot root
   return std::unique_ptr<BpfCollector>(new BpfCollector(std::move(root), clock, std::move(*programs)));
 }
 
+core::Result<std::vector<std::uint32_t>> list_kernel_irqs(const sys::SysRoot& root) {
+  const std::filesystem::path dir = root.path("/sys/kernel/irq");
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return core::errno_error(dir.string(), errno);
+  std::vector<std::uint32_t> out;
+  errno = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name(e->d_name);
+    std::uint32_t n = 0;
+    auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
+    if (ec == std::errc() && p == name.data() + name.size()) out.push_back(n);
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err != 0) return core::errno_error(dir.string(), err);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 core::Result<RawSample> BpfCollector::read() {
   // BPF counters first, then /proc: an interrupt that lands between the two
   // shows in /proc's count a moment early, never the other way round.
   auto bpf = programs_->read();
   if (!bpf) return bpf.error();
+  std::optional<std::vector<std::uint32_t>> listing;
+  if (full_every_ > 0) {
+    auto listed = list_kernel_irqs(root_);
+    if (listed) listing = std::move(*listed);  // unreadable: every reading is full
+    if (listing && rows_ && *listing == listing_ && ++since_full_ < full_every_) {
+      RawSample sample;
+      sample.interrupts = *rows_;
+      sample.counts_read = false;
+      if (auto r = proc_.read_times(sample); !r) return r.error();
+      sample.bpf = std::move(*bpf);
+      return sample;
+    }
+  }
   auto sample = proc_.read();
   if (!sample) return sample.error();
   sample->bpf = std::move(*bpf);
+  if (listing) {
+    // Remember the rows without counts for the light readings to come.
+    listing_ = std::move(*listing);
+    since_full_ = 0;
+    sys::ProcInterrupts rows;
+    rows.cpus = sample->interrupts.cpus;
+    rows.rows.reserve(sample->interrupts.rows.size());
+    for (const sys::InterruptRow& row : sample->interrupts.rows) {
+      sys::InterruptRow& r = rows.rows.emplace_back();
+      r.irq = row.irq;
+      r.label = row.label;
+      r.chip = row.chip;
+      r.hwirq = row.hwirq;
+      r.trigger = row.trigger;
+      r.name = row.name;
+      r.actions = row.actions;
+      r.description = row.description;
+    }
+    rows_ = std::move(rows);
+  } else {
+    rows_.reset();
+  }
   return sample;
+}
+
+void BpfCollector::recycle(RawSample&& old) {
+  // Only a full reading's rows are worth parsing into again.
+  if (old.counts_read) proc_.recycle(std::move(old));
 }
 
 core::Result<OpenedCollector> open_collector(std::string_view kind, const sys::SysRoot& root,

@@ -32,6 +32,11 @@ core::Result<RawSample> ProcCollector::read() {
     spare_.reset();
   }
   if (auto r = sys::read_proc_interrupts_into(root_, sample.interrupts, buffers_); !r) return r.error();
+  if (auto r = read_times(sample); !r) return r.error();
+  return sample;
+}
+
+core::Result<void> ProcCollector::read_times(RawSample& sample) {
   sample.monotonic_ns = clock_.monotonic_ns();
   auto stat = sys::read_proc_stat(root_);
   if (!stat) return stat.error();
@@ -50,7 +55,7 @@ core::Result<RawSample> ProcCollector::read() {
     if (!uptime) return uptime.error();
     sample.uptime_s = *uptime;
   }
-  return sample;
+  return {};
 }
 
 void ProcCollector::recycle(RawSample&& old) { spare_ = std::move(old.interrupts); }

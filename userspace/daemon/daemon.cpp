@@ -90,6 +90,7 @@ Result<void> Daemon::start() {
   auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock, config_.hardirq_sample_every);
   if (!opened) return opened.error().with_context("collector");
   collector_ = std::move(opened->collector);
+  collector_->set_light_reads(config_.affinity_refresh_cycles);
   fallback_reason_ = opened->fallback_reason;
   status_->collector = std::string(collector_->name());
   status_->collector_fallback_reason = fallback_reason_;
@@ -151,6 +152,7 @@ Result<CycleOutcome> Daemon::cycle() {
     auto opened = deps_.open_collector(config_.collector, deps_.root, *deps_.clock, config_.hardirq_sample_every);
     if (!opened) return opened.error().with_context(fmt::format("reopening the collector (still {})", collector_->name()));
     collector_ = std::move(opened->collector);
+    collector_->set_light_reads(config_.affinity_refresh_cycles);
     fallback_reason_ = opened->fallback_reason;
     auto first = collector_->read();
     if (!first) return first.error();
@@ -285,7 +287,24 @@ Result<CycleOutcome> Daemon::cycle() {
     point->cpus = std::make_shared<const std::vector<core::CpuId>>(columns);
   }
   point->cpu_interrupts.reserve(columns.size());
-  for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
+  if (!last_->bpf) {
+    for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
+  } else {
+    // With BPF most readings are light (no /proc counts): the running total
+    // goes on from the last point by the window's measured interrupts, in
+    // every BPF cycle alike so the series never jumps.
+    std::vector<std::uint64_t> window;
+    for (const model::CpuSnapshot& cs : snapshot.cpus) {
+      if (raw(cs.cpu) >= window.size()) window.resize(raw(cs.cpu) + 1, 0);
+      window[raw(cs.cpu)] = cs.interrupts + cs.system_interrupts;
+    }
+    const HistoryPoint* prev = history_.empty() ? nullptr : history_.back().get();
+    const bool same_columns = prev != nullptr && prev->cpus == point->cpus && prev->cpu_interrupts.size() == columns.size();
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const std::uint32_t c = raw(columns[i]);
+      point->cpu_interrupts.push_back((same_columns ? prev->cpu_interrupts[i] : 0) + (c < window.size() ? window[c] : 0));
+    }
+  }
   history_.push_back(std::move(point));
   while (history_.size() > kHistoryPoints) history_.pop_front();
   st->history.assign(history_.begin(), history_.end());
@@ -314,6 +333,7 @@ void Daemon::reconfigure(DaemonConfig config, balance::Policy policy) {
   status_->dry_run = config_.dry_run;
   deps_.log->set_level(config_.log_level);
   view_->set_refresh_every(config_.affinity_refresh_cycles);
+  if (collector_) collector_->set_light_reads(config_.affinity_refresh_cycles);
   view_->request_rescan("configuration reloaded");
 }
 

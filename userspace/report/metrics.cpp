@@ -55,10 +55,12 @@ std::string escape_label(std::string_view value) {
 }
 
 std::string render_metrics(const collect::RawSample& reading, const model::Snapshot* snapshot,
-                           const DaemonCounters& c, const MetricsOptions& options) {
+                           const DaemonCounters& c, const MetricsOptions& options,
+                           const sys::ProcInterrupts* interrupts) {
   Out out;
+  const sys::ProcInterrupts& rows = interrupts != nullptr ? *interrupts : reading.interrupts;
   std::map<std::uint32_t, std::string> names;
-  for (const auto& row : reading.interrupts.rows) {
+  for (const auto& row : rows.rows) {
     if (row.irq) names[raw(*row.irq)] = row.name;
   }
   if (snapshot != nullptr) {
@@ -69,18 +71,18 @@ std::string render_metrics(const collect::RawSample& reading, const model::Snaps
   };
 
   out.family("irqbpfd_irq_interrupts_total", "counter", "Interrupts of each IRQ, all CPUs, since boot (/proc/interrupts).");
-  for (const auto& row : reading.interrupts.rows) {
+  for (const auto& row : rows.rows) {
     if (!row.irq) continue;
     out.sample("irqbpfd_irq_interrupts_total", irq_labels(raw(*row.irq)),
                std::accumulate(row.counts.begin(), row.counts.end(), std::uint64_t{0}));
   }
   if (options.per_cpu) {
     out.family("irqbpfd_irq_cpu_interrupts_total", "counter", "Interrupts of each IRQ on each CPU since boot.");
-    for (const auto& row : reading.interrupts.rows) {
+    for (const auto& row : rows.rows) {
       if (!row.irq) continue;
-      for (std::size_t i = 0; i < row.counts.size() && i < reading.interrupts.cpus.size(); ++i) {
+      for (std::size_t i = 0; i < row.counts.size() && i < rows.cpus.size(); ++i) {
         out.sample("irqbpfd_irq_cpu_interrupts_total",
-                   fmt::format("{},cpu=\"{}\"", irq_labels(raw(*row.irq)), raw(reading.interrupts.cpus[i])),
+                   fmt::format("{},cpu=\"{}\"", irq_labels(raw(*row.irq)), raw(rows.cpus[i])),
                    row.counts[i]);
       }
     }

@@ -27,6 +27,10 @@ struct RawSample {
   std::optional<sys::ProcSoftirqs> softirqs;
   std::optional<double> uptime_s;          // /proc/uptime: the window of a cumulative reading
   std::optional<BpfReading> bpf;           // measured counters (BPF collector)
+  // False for a BPF collector's light reading: /proc/interrupts was not
+  // parsed; `interrupts` holds the last full reading's rows (names, chips,
+  // the CPU header) without counts. The BPF cells carry the counts.
+  bool counts_read = true;
 };
 
 class Collector {
@@ -41,7 +45,17 @@ class Collector {
   // can reuse its buffers (a 256-CPU /proc/interrupts is ~2000 rows of 256
   // counters). Optional for both sides.
   virtual void recycle(RawSample&& /*old*/) {}
+  // For cycles that need the counters but not /proc/interrupts' own counts
+  // (the daemon): a collector that measures elsewhere (BPF) may then skip
+  // parsing it, doing so only when the IRQ listing changed or every
+  // `full_every` readings. Others ignore it; 0 turns it off.
+  virtual void set_light_reads(std::uint32_t /*full_every*/) {}
 };
+
+// The IRQ numbers /sys/kernel/irq lists (every allocated descriptor),
+// ascending: one directory read, the cheap check for IRQs that appeared or
+// vanished. An error names the directory.
+core::Result<std::vector<std::uint32_t>> list_kernel_irqs(const sys::SysRoot& root);
 
 // /proc/interrupts, /proc/stat, /proc/softirqs and /proc/uptime under a root.
 class ProcCollector final : public Collector {
@@ -51,6 +65,9 @@ class ProcCollector final : public Collector {
   [[nodiscard]] bool has_cpu_time() const override { return true; }
   core::Result<RawSample> read() override;
   void recycle(RawSample&& old) override;
+  // The clock, /proc/stat, /proc/softirqs and /proc/uptime of a reading,
+  // without /proc/interrupts.
+  core::Result<void> read_times(RawSample& sample);
 
  private:
   sys::SysRoot root_;
@@ -85,14 +102,24 @@ class BpfCollector final : public Collector {
   [[nodiscard]] std::string_view name() const override { return "bpf"; }
   [[nodiscard]] bool has_cpu_time() const override { return true; }
   core::Result<RawSample> read() override;
-  void recycle(RawSample&& old) override { proc_.recycle(std::move(old)); }
+  void recycle(RawSample&& old) override;
+  // Light readings: the maps, /proc/stat, /proc/softirqs and /proc/uptime;
+  // /proc/interrupts is parsed on the first reading, when /sys/kernel/irq
+  // lists other IRQs than at the last full one, and every `full_every`-th
+  // reading (an IRQ that gains its first handler keeps its descriptor).
+  void set_light_reads(std::uint32_t full_every) override { full_every_ = full_every; }
   [[nodiscard]] const BpfPrograms& programs() const { return *programs_; }
 
  private:
   BpfCollector(sys::SysRoot root, const core::Clock& clock, std::unique_ptr<BpfPrograms> programs)
-      : proc_(std::move(root), clock), programs_(std::move(programs)) {}
+      : root_(root), proc_(std::move(root), clock), programs_(std::move(programs)) {}
+  sys::SysRoot root_;
   ProcCollector proc_;
   std::unique_ptr<BpfPrograms> programs_;
+  std::uint32_t full_every_ = 0;          // 0: every reading is full
+  std::uint32_t since_full_ = 0;
+  std::vector<std::uint32_t> listing_;    // /sys/kernel/irq at the last full reading
+  std::optional<sys::ProcInterrupts> rows_;  // its rows, counts dropped
 };
 
 // Map sizes for this machine: IRQ numbers up to the highest one in

@@ -35,9 +35,11 @@ struct MetricsOptions {
 };
 
 // `reading`: the daemon's last collector reading; `snapshot` (may be null):
-// names for the IRQs.
+// names for the IRQs; `interrupts` (may be null): the /proc rows to export
+// instead of the reading's (a light BPF reading has no /proc counts).
 std::string render_metrics(const collect::RawSample& reading, const model::Snapshot* snapshot,
-                           const DaemonCounters& counters, const MetricsOptions& options);
+                           const DaemonCounters& counters, const MetricsOptions& options,
+                           const sys::ProcInterrupts* interrupts = nullptr);
 
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string escape_label(std::string_view value);
