@@ -8,7 +8,9 @@
 // reference placement of the same exact loads and against the lower bound
 // max(total/CPUs, hottest IRQ); cycles to converge; writes per cycle over
 // the second half of the run (steady state); the balancer's CPU time per
-// cycle (plan() alone, and the whole cycle: read, inventory, snapshot, plan).
+// cycle (plan() alone, and the whole cycle: the reading and the daemon's
+// tick::run_tick, mean over all cycles and median over the steady second
+// half; for irqbalance its whole scan).
 //   bench_balance_quality [--ticks N] [--json FILE] [--runs replay,oracle,proc,irqbalance]
 //                         [--irqbalance PATH] SCENARIO.toml...
 #include <fmt/format.h>
@@ -91,6 +93,8 @@ struct Row {
   double steady_writes = 0;  // per cycle, second half of the run
   std::uint32_t first_writes = 0, total_writes = 0;
   double plan_us = 0, plan_us_max = 0, cycle_us = 0;
+  double steady_cycle_us = 0;  // median over the second half
+  double steady_tick_us = 0;   // of that, tick::run_tick alone (median over the second half)
 };
 
 Row measure(const sim::Scenario& s, const sim::SimResult& r, const std::string& balancer) {
@@ -122,6 +126,14 @@ Row measure(const sim::Scenario& s, const sim::SimResult& r, const std::string& 
   row.total_writes = r.total_writes;
   row.plan_us = plan / static_cast<double>(r.ticks.size());
   row.cycle_us = cycle / static_cast<double>(r.ticks.size());
+  std::vector<double> late_cycles;
+  for (std::size_t t = half; t < r.ticks.size(); ++t) late_cycles.push_back(r.ticks[t].cycle_us);
+  std::sort(late_cycles.begin(), late_cycles.end());
+  row.steady_cycle_us = late_cycles[late_cycles.size() / 2];
+  std::vector<double> late_ticks;
+  for (std::size_t t = half; t < r.ticks.size(); ++t) late_ticks.push_back(r.ticks[t].tick_us);
+  std::sort(late_ticks.begin(), late_ticks.end());
+  row.steady_tick_us = late_ticks[late_ticks.size() / 2];
   return row;
 }
 
@@ -192,15 +204,16 @@ int main(int argc, char** argv) {
 
   fmt::print("| scenario | balancer | CPUs | IRQs | max % | bound % | max / bound | LPT max % | std % | LPT std % | std / LPT | "
              "converged (cycles) | writes: first cycle / steady per cycle / total | plan() CPU per cycle, mean (max) | "
-             "whole cycle CPU |\n");
-  fmt::print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+             "whole cycle CPU, mean | steady cycle CPU, median | of which the tick (no reading) |\n");
+  fmt::print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const Row& w : rows) {
     fmt::print("| {} | {} | {} | {} | {} | {} | {:.3f} | {} | {} | {} | {:.2f} | {} | {} / {:.1f} / {} | {:.2f} ms ({:.2f}) | "
-               "{:.1f} ms |\n",
+               "{:.1f} ms | {:.2f} ms | {} |\n",
                w.scenario, w.balancer, w.cpus, w.irqs, pct(w.max), pct(w.bound), w.bound > 0 ? w.max / w.bound : 0.0,
                pct(w.lpt_max), pct(w.std), pct(w.lpt_std), w.lpt_std > 0 ? w.std / w.lpt_std : 0.0,
                w.converged_at ? fmt::format("{}", *w.converged_at) : std::string("no"), w.first_writes, w.steady_writes,
-               w.total_writes, w.plan_us / 1000.0, w.plan_us_max / 1000.0, w.cycle_us / 1000.0);
+               w.total_writes, w.plan_us / 1000.0, w.plan_us_max / 1000.0, w.cycle_us / 1000.0, w.steady_cycle_us / 1000.0,
+               w.balancer == "irqbalance 1.9.2" ? std::string("-") : fmt::format("{:.2f} ms", w.steady_tick_us / 1000.0));
   }
   if (!json_out.empty()) {
     nlohmann::json j = nlohmann::json::array();
@@ -220,7 +233,9 @@ int main(int argc, char** argv) {
                    {"total_writes", w.total_writes},
                    {"plan_us_mean", w.plan_us},
                    {"plan_us_max", w.plan_us_max},
-                   {"cycle_us_mean", w.cycle_us}});
+                   {"cycle_us_mean", w.cycle_us},
+                   {"steady_cycle_us_median", w.steady_cycle_us},
+                   {"steady_tick_us_median", w.steady_tick_us}});
     }
     std::ofstream(json_out) << j.dump(2) << "\n";
   }

@@ -254,6 +254,7 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     if (!after) return after.error().with_context(where + ": collector");
     in.before = &*before;
     in.after = &*after;
+    const double r1 = thread_cpu_us();
     auto ticked = tick::run_tick(view, in, state, &writer);
     const double c1 = thread_cpu_us();
     if (!ticked) return ticked.error().with_context(where);
@@ -263,6 +264,7 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     TickRecord rec = record_truth(*facts, scenario, fm, tick_ns);
     rec.plan_us = ticked->plan_us;
     rec.cycle_us = c1 - c0;
+    rec.tick_us = c1 - r1;
     rec.plan_summary = planned.plan.summary;
     rec.model_max = static_cast<double>(planned.plan.max_before) / 1e9;
     // The daemon's writer over the fake root: read, compare, write, read

@@ -77,6 +77,8 @@ struct TickRecord {
   std::uint32_t writes_to_offline = 0;  // masks naming an offline CPU
   double plan_us = 0;             // CPU time of balance::plan(), or of irqbalance's scan (all its threads)
   double cycle_us = 0;            // CPU time of irqbpfd's whole tick (tick::run_tick after the reading: view, snapshot, plan, writes; irqbalance: its scan)
+  double tick_us = 0;              // of that, tick::run_tick alone (the rest is the collector's read; the replay
+                                   // collector's read is the simulator's own work, not the BPF map read)
   double plan_stat_ms = 0;        // irqbalance: the scan's utime+stime delta from /proc/PID/stat (10 ms steps)
   double model_max = 0;           // the balancer's own view of the hottest CPU (share of a CPU); irqbalance: 0
   std::string plan_summary;
