@@ -73,6 +73,16 @@ struct Served {
     httplib::Client client("127.0.0.1", server->port());
     return client.Get(path);
   }
+  // The body of a GET that must answer 200 (a failure says what came).
+  std::string ok(const std::string& path) {
+    auto res = get(path);
+    if (!res) {
+      ADD_FAILURE() << path << ": no answer";
+      return "null";
+    }
+    EXPECT_EQ(res->status, 200) << path << ": " << res->body;
+    return res->body;
+  }
   testing::FakeRoot root;
   std::unique_ptr<Server> server;
 };
@@ -80,17 +90,12 @@ struct Served {
 TEST(ApiLightReading, DistributionAndMetricsReadProcInterruptsAtTheRequest) {
   ReadingControl control(false);
   Served api(control);
-  auto dist = api.get("/get_current_distribution");
-  ASSERT_TRUE(dist);
-  ASSERT_EQ(dist->status, 200) << dist->body;
-  const auto j = nlohmann::json::parse(dist->body);
+  const auto j = nlohmann::json::parse(api.ok("/get_current_distribution"));
   EXPECT_EQ(j["rows"][0]["counts"], nlohmann::json::array({700, 11}));
   EXPECT_EQ(j["rows"][1]["counts"], nlohmann::json::array({9000, 9001}));
-  auto metrics = api.get("/metrics?per_cpu=1");
-  ASSERT_TRUE(metrics);
-  ASSERT_EQ(metrics->status, 200) << metrics->body;
-  EXPECT_THAT(metrics->body, HasSubstr("irqbpfd_irq_interrupts_total{irq=\"24\",name=\"eth0\"} 711"));
-  EXPECT_THAT(metrics->body, HasSubstr("irqbpfd_irq_cpu_interrupts_total{irq=\"24\",name=\"eth0\",cpu=\"0\"} 700"));
+  const std::string metrics = api.ok("/metrics?per_cpu=1");
+  EXPECT_THAT(metrics, HasSubstr("irqbpfd_irq_interrupts_total{irq=\"24\",name=\"eth0\"} 711"));
+  EXPECT_THAT(metrics, HasSubstr("irqbpfd_irq_cpu_interrupts_total{irq=\"24\",name=\"eth0\",cpu=\"0\"} 700"));
   EXPECT_EQ(control.reads, 2);
 
   control.fail = true;
@@ -103,14 +108,10 @@ TEST(ApiLightReading, DistributionAndMetricsReadProcInterruptsAtTheRequest) {
 TEST(ApiLightReading, AFullReadingIsServedWithoutReadingAgain) {
   ReadingControl control(true);
   Served api(control);
-  auto dist = api.get("/get_current_distribution");
-  ASSERT_TRUE(dist);
-  ASSERT_EQ(dist->status, 200) << dist->body;
-  EXPECT_EQ(nlohmann::json::parse(dist->body)["rows"][0]["counts"], nlohmann::json::array({5, 6}));
-  auto metrics = api.get("/metrics");
-  ASSERT_TRUE(metrics);
-  EXPECT_THAT(metrics->body, HasSubstr("irqbpfd_irq_interrupts_total{irq=\"24\",name=\"eth0\"} 11"));
-  EXPECT_THAT(metrics->body, Not(HasSubstr("} 711")));
+  EXPECT_EQ(nlohmann::json::parse(api.ok("/get_current_distribution"))["rows"][0]["counts"], nlohmann::json::array({5, 6}));
+  const std::string metrics = api.ok("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("irqbpfd_irq_interrupts_total{irq=\"24\",name=\"eth0\"} 11"));
+  EXPECT_THAT(metrics, Not(HasSubstr("} 711")));
   EXPECT_EQ(control.reads, 0);
 }
 

@@ -100,22 +100,18 @@ core::Result<RawSample> BpfCollector::read() {
   if (!sample) return sample.error();
   sample->bpf = std::move(*bpf);
   if (listing) {
-    // Remember the rows without counts for the light readings to come.
+    // Remember the rows without counts for the light readings to come:
+    // each row copied whole but for its counts, set aside meanwhile.
     listing_ = std::move(*listing);
     since_full_ = 0;
     sys::ProcInterrupts rows;
     rows.cpus = sample->interrupts.cpus;
     rows.rows.reserve(sample->interrupts.rows.size());
-    for (const sys::InterruptRow& row : sample->interrupts.rows) {
-      sys::InterruptRow& r = rows.rows.emplace_back();
-      r.irq = row.irq;
-      r.label = row.label;
-      r.chip = row.chip;
-      r.hwirq = row.hwirq;
-      r.trigger = row.trigger;
-      r.name = row.name;
-      r.actions = row.actions;
-      r.description = row.description;
+    for (sys::InterruptRow& row : sample->interrupts.rows) {
+      std::vector<std::uint64_t> counts = std::move(row.counts);
+      row.counts = {};
+      rows.rows.push_back(row);
+      row.counts = std::move(counts);
     }
     rows_ = std::move(rows);
   } else {

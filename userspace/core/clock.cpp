@@ -38,4 +38,10 @@ int SteadyClock::sleep_ns(std::int64_t duration_ns) {
   return caught;
 }
 
+double thread_cpu_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 }  // namespace irqbpfd::core

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +26,7 @@
 #include "irqbpfd/sim/replay_collector.hpp"
 #include "irqbpfd/sys/cpus.hpp"
 #include "irqbpfd/sys/irq_inventory.hpp"
+#include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/tick/tick.hpp"
 
 namespace irqbpfd::sim {
@@ -37,12 +37,6 @@ using core::CpuSet;
 using core::raw;
 
 constexpr std::uint32_t kMinStableTicks = 3;
-
-double thread_cpu_us() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
 
 // The best the balancer could do this tick, from the exact loads (shares of
 // a CPU): no CPU can be below
@@ -249,14 +243,14 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
     const std::string where = fmt::format("tick {}", tick);
     auto facts = fm.step();
     if (!facts) return facts.error().with_context(where);
-    const double c0 = thread_cpu_us();
+    const double c0 = core::thread_cpu_us();
     auto after = collector->read();
     if (!after) return after.error().with_context(where + ": collector");
     in.before = &*before;
     in.after = &*after;
-    const double r1 = thread_cpu_us();
+    const double r1 = core::thread_cpu_us();
     auto ticked = tick::run_tick(view, in, state, &writer);
-    const double c1 = thread_cpu_us();
+    const double c1 = core::thread_cpu_us();
     if (!ticked) return ticked.error().with_context(where);
     const balance::PlanResult& planned = ticked->planned;
     state = planned.next;

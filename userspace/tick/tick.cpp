@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <ctime>
 #include <utility>
 
+#include "irqbpfd/core/clock.hpp"
 #include "irqbpfd/sys/irq_files.hpp"
 #include "irqbpfd/sys/proc_interrupts.hpp"
 
@@ -33,12 +33,6 @@ bool same_rows(const sys::ProcInterrupts& pi, const std::set<core::IrqNumber>& k
     ++it;
   }
   return it == known.end();
-}
-
-double thread_cpu_us() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 }  // namespace
@@ -147,9 +141,9 @@ core::Result<TickOutput> run_tick(MachineView& view, const TickInput& in, const 
     }
   }
   if (in.on_snapshot) in.on_snapshot(out.snapshot, state);
-  const double p0 = thread_cpu_us();
+  const double p0 = core::thread_cpu_us();
   out.planned = balance::plan(out.snapshot, state, rules.policy);
-  out.plan_us = thread_cpu_us() - p0;
+  out.plan_us = core::thread_cpu_us() - p0;
   if (writer != nullptr) {
     out.applied = apply::apply_plan(out.planned.plan, *writer);
     for (const apply::MoveResult& mr : out.applied.results) view.written(mr.result);

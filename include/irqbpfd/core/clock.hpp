@@ -24,6 +24,10 @@ class SteadyClock final : public Clock {
   int sleep_ns(std::int64_t duration_ns) override;
 };
 
+// CPU time this thread has used (CLOCK_THREAD_CPUTIME_ID), in microseconds:
+// what a tick or a plan cost, whatever else runs.
+double thread_cpu_us();
+
 // A clock that only moves when slept on: for tests and replays.
 class ManualClock final : public Clock {
  public:
