@@ -213,6 +213,41 @@ TEST(ProcInterrupts, CountersBeyond32Bits) {
   EXPECT_THAT(p.rows.at(0).counts, ElementsAre(12345678901ULL));
 }
 
+// The zero fields the parser recognises by their fixed width (" %10u")
+// next to every field that is not one: a wider number right after a zero,
+// a zero at the end of a row, ten-digit values, a tab, a zero followed by
+// more digits, and a "0" with less padding than the width.
+TEST(ProcInterrupts, FixedWidthZerosNextToEveryOtherFieldShape) {
+  const ProcInterrupts p = parse_ok(
+      "            CPU0       CPU1       CPU2       CPU3\n"
+      " 10:          0 12345678901          0          0  IO-APIC 10-edge a\n"
+      " 11: 4294967295          0 1000000000          0\n"
+      " 12:          0\t         7          0          0  IO-APIC 12-edge c\n"
+      " 13:          0          0          0          0\n"
+      " 14: 0          0          0          0  IO-APIC 14-edge e\n"
+      " 15:           0         0          0          5  IO-APIC 15-edge f\n"
+      "ERR:          0\n");
+  ASSERT_EQ(p.rows.size(), 7U);
+  EXPECT_THAT(p.rows[0].counts, ElementsAre(0U, 12345678901ULL, 0U, 0U));
+  EXPECT_EQ(p.rows[0].name, "a");
+  EXPECT_THAT(p.rows[1].counts, ElementsAre(4294967295ULL, 0U, 1000000000U, 0U));
+  EXPECT_EQ(p.rows[1].chip, "");
+  EXPECT_THAT(p.rows[2].counts, ElementsAre(0U, 7U, 0U, 0U));
+  EXPECT_EQ(p.rows[2].name, "c");
+  EXPECT_THAT(p.rows[3].counts, ElementsAre(0U, 0U, 0U, 0U));
+  EXPECT_THAT(p.rows[4].counts, ElementsAre(0U, 0U, 0U, 0U));
+  EXPECT_THAT(p.rows[5].counts, ElementsAre(0U, 0U, 0U, 5U));
+  EXPECT_EQ(p.rows[5].name, "f");
+  EXPECT_THAT(p.rows[6].counts, ElementsAre(0U));
+
+  // A zero glued to more digits is one number, not a zero field.
+  const auto glued = parse_proc_interrupts(
+      "            CPU0       CPU1\n"
+      " 10:          012          0  IO-APIC 10-edge a\n");
+  ASSERT_TRUE(glued) << glued.error().message;
+  EXPECT_THAT(glued->rows[0].counts, ElementsAre(12U, 0U));
+}
+
 TEST(ProcInterrupts, FindLooksUpNumberedRows) {
   const ProcInterrupts p = parse_ok(kVm);
   ASSERT_NE(p.find(irq_number(26)), nullptr);
