@@ -2,6 +2,8 @@
 // IRQs, the irqbalance-style load estimate, and the seed verdict.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "irqbpfd/daemon/measure.hpp"
 #include "irqbpfd/model/snapshot.hpp"
 #include "irqbpfd/sys/proc_interrupts.hpp"
@@ -147,6 +149,60 @@ TEST(BuildSnapshot, VanishedAppearedAndRecreatedIrqs) {
   EXPECT_EQ(w.snap.find(irq_number(41)), nullptr);
   ASSERT_EQ(w.snap.vanished.size(), 1U);
   EXPECT_EQ(w.snap.vanished[0], irq_number(41));
+}
+
+// 20 columns: two blocks of 8 the delta loop skips when nothing in them
+// changed, and a tail of 4. A change inside a block, one in the tail, a
+// counter that went back inside a block, an unchanged row; and the same
+// rows with the columns in another order (the column-by-column path) give
+// the same deltas.
+TEST(BuildSnapshot, WideRowsGiveTheSameDeltasBlockwiseAsColumnByColumn) {
+  const auto table = [](const std::vector<std::uint32_t>& order, const std::vector<std::vector<std::uint64_t>>& rows) {
+    std::string text = "     ";
+    for (std::uint32_t c : order) text += fmt::format(" {:>10}", fmt::format("CPU{}", c));
+    text += "\n";
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      text += fmt::format("{:>4}:", 50 + r);
+      for (std::uint32_t c : order) text += fmt::format(" {:>10}", rows[r][c]);
+      text += fmt::format("  IR-PCI-MSI {}-edge  q{}\n", r, r);
+    }
+    return text;
+  };
+  std::vector<std::vector<std::uint64_t>> then(3, std::vector<std::uint64_t>(20, 0));
+  for (std::size_t c = 0; c < 20; ++c) then[0][c] = then[1][c] = then[2][c] = 100 + c;
+  auto now = then;
+  now[0][3] += 5;   // inside the first block
+  now[0][18] += 2;  // in the tail
+  now[1][9] = 1;    // went back: the IRQ was re-created
+  now[1][2] = 4;
+  std::vector<std::uint32_t> straight(20), shuffled(20);
+  for (std::uint32_t c = 0; c < 20; ++c) {
+    straight[c] = c;
+    shuffled[c] = (c * 7) % 20;
+  }
+  const core::CpuSet online = core::CpuSet::parse_list("0-19").value();
+  for (const auto* after_order : {&straight, &shuffled}) {
+    SCOPED_TRACE(after_order == &straight ? "same column order" : "columns reordered");
+    const auto a = reading(table(straight, then), 0);
+    const auto b = reading(table(*after_order, now), 1'000'000'000);
+    const Window w = window(&a, b, online);
+    ASSERT_EQ(w.snap.irqs.size(), 3U);
+    const IrqSnapshot& moved = w.snap.irqs[0];
+    EXPECT_FALSE(moved.counter_reset);
+    EXPECT_EQ(moved.count, 7U);
+    EXPECT_EQ(count_on(w.snap, moved, 3), 5U);
+    EXPECT_EQ(count_on(w.snap, moved, 18), 2U);
+    EXPECT_EQ(moved.per_cpu.size(), 2U);
+    const IrqSnapshot& reset = w.snap.irqs[1];
+    EXPECT_TRUE(reset.counter_reset);
+    std::uint64_t total = 0;
+    for (std::size_t c = 0; c < 20; ++c) total += now[1][c];
+    EXPECT_EQ(reset.count, total) << "counted from zero: every column's count since it was re-created";
+    EXPECT_EQ(count_on(w.snap, reset, 9), 1U);
+    const IrqSnapshot& still = w.snap.irqs[2];
+    EXPECT_EQ(still.count, 0U);
+    EXPECT_TRUE(still.per_cpu.empty());
+  }
 }
 
 TEST(BuildSnapshot, EstimatesLoadByCountShareOfCpuTime) {

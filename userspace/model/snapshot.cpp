@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -328,6 +330,13 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   // after the estimate and apply_bpf() alike, and is left out from the start
   // (the compaction below then only checks the few entries built).
   std::vector<std::uint64_t> row_counts(columns.size(), 0);  // scratch: this row's window counts
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> hits;  // scratch: (column, window count) of the entries
+  hits.reserve(columns.size());
+  const bool any_keep = std::any_of(keep_column.begin(), keep_column.end(), [](char k) { return k != 0; });
+  // Both readings list the same columns in the same order (CPUs did not go
+  // on or off line): then a row's deltas need no column mapping.
+  bool aligned = before != nullptr && before->interrupts.cpus.size() == columns.size();
+  for (std::size_t i = 0; aligned && i < columns.size(); ++i) aligned = then_column[i] == static_cast<int>(i);
   snap.irqs.reserve(input.inventory->irqs.size());  // grown by doubling it briefly held 1.5x the list twice
   for (const core::IrqDesc& desc : input.inventory->irqs) {
     auto found = after_rows.find(raw(desc.irq));
@@ -349,34 +358,67 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     // restarted at zero, so the whole row then counts from zero.
     const bool cumulative = before == nullptr || is.appeared;
     const std::size_t have = std::min(row.counts.size(), columns.size());
-    std::size_t entries = 0;
-    if (cumulative) {
-      for (std::size_t i = 0; i < have; ++i) row_counts[i] = row.counts[i];
-    } else {
-      for (std::size_t i = 0; i < have; ++i) {
-        const int j = then_column[i];
-        if (j < 0 || static_cast<std::size_t>(j) >= then_row->counts.size()) {
-          row_counts[i] = 0;  // CPU came online inside the window: no baseline for it
-          continue;
+    const std::uint64_t* const now = row.counts.data();
+    hits.clear();
+    if (!cumulative && !any_keep && aligned && then_row->counts.size() >= have) {
+      // The common case, in blocks of 8 columns: a block where nothing
+      // changed (most of them: an IRQ runs on one or a few CPUs) costs one
+      // branch.
+      const std::uint64_t* const then = then_row->counts.data();
+      bool went_back = false;
+      const auto cell = [&](std::size_t i) {
+        if (then[i] > now[i]) {
+          went_back = true;
+        } else if (now[i] != then[i]) {
+          hits.emplace_back(static_cast<std::uint32_t>(i), now[i] - then[i]);
         }
-        const std::uint64_t n = row.counts[i], b = then_row->counts[static_cast<std::size_t>(j)];
-        if (b > n) is.counter_reset = true;
-        row_counts[i] = n - std::min(n, b);
+      };
+      std::size_t i = 0;
+      for (; i + 8 <= have; i += 8) {
+        std::uint64_t differ = 0;
+        for (std::size_t k = 0; k < 8; ++k) differ |= now[i + k] ^ then[i + k];
+        if (differ == 0) continue;
+        for (std::size_t k = 0; k < 8; ++k) cell(i + k);
       }
-      if (is.counter_reset) {
-        for (std::size_t i = 0; i < have; ++i) row_counts[i] = row.counts[i];
+      for (; i < have; ++i) cell(i);
+      if (went_back) {
+        is.counter_reset = true;
+        hits.clear();
+        for (std::size_t c = 0; c < have; ++c) {
+          if (now[c] != 0) hits.emplace_back(static_cast<std::uint32_t>(c), now[c]);
+        }
+      }
+    } else {
+      if (cumulative) {
+        for (std::size_t i = 0; i < have; ++i) row_counts[i] = now[i];
+      } else {
+        for (std::size_t i = 0; i < have; ++i) {
+          const int j = then_column[i];
+          if (j < 0 || static_cast<std::size_t>(j) >= then_row->counts.size()) {
+            row_counts[i] = 0;  // CPU came online inside the window: no baseline for it
+            continue;
+          }
+          const std::uint64_t n = now[i], b = then_row->counts[static_cast<std::size_t>(j)];
+          if (b > n) is.counter_reset = true;
+          row_counts[i] = n - std::min(n, b);
+        }
+        if (is.counter_reset) {
+          for (std::size_t i = 0; i < have; ++i) row_counts[i] = now[i];
+        }
+      }
+      for (std::size_t i = have; i < columns.size(); ++i) row_counts[i] = 0;  // a short row: absent is 0
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (row_counts[i] > 0 || keep_column[i] != 0) hits.emplace_back(static_cast<std::uint32_t>(i), row_counts[i]);
       }
     }
-    for (std::size_t i = have; i < columns.size(); ++i) row_counts[i] = 0;  // a short row: absent is 0
-    for (std::size_t i = 0; i < columns.size(); ++i) entries += (row_counts[i] > 0 || keep_column[i] != 0) ? 1 : 0;
-    is.per_cpu.reserve(entries);
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (row_counts[i] == 0 && keep_column[i] == 0) continue;
+    if (hits.empty()) continue;
+    is.per_cpu.reserve(hits.size());
+    for (const auto& [column, count] : hits) {
       IrqCpuCount& pc = is.per_cpu.emplace_back();
-      pc.cpu = columns[i];
-      pc.count = row_counts[i];
-      is.count += pc.count;
-      device_counts[raw(pc.cpu)] += pc.count;
+      pc.cpu = columns[column];
+      pc.count = count;
+      is.count += count;
+      device_counts[raw(pc.cpu)] += count;
     }
     for (auto& pc : is.per_cpu) {
       pc.share_pct = is.count == 0 ? 0.0 : 100.0 * static_cast<double>(pc.count) / static_cast<double>(is.count);
@@ -436,6 +478,11 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     if (!measured) cs.interrupts = device_count(cs.cpu);
   }
   // Named rows (NMI, LOC, ...) are matched by label, their columns by CPU id.
+  constexpr std::size_t kNoCpu = SIZE_MAX;
+  std::vector<std::size_t> column_cpu(columns.size(), kNoCpu);  // column -> index in snap.cpus
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (auto ci = cpu_index.find(raw(columns[i])); ci != cpu_index.end()) column_cpu[i] = ci->second;
+  }
   std::unordered_map<std::string_view, const sys::InterruptRow*> before_named;
   if (before != nullptr) {
     for (const auto& row : before->interrupts.rows) {
@@ -452,8 +499,8 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     }
     const std::size_t have = std::min(row.counts.size(), columns.size());
     for (std::size_t i = 0; i < have; ++i) {
-      auto ci = cpu_index.find(raw(columns[i]));
-      if (ci == cpu_index.end()) continue;
+      const std::size_t ci = column_cpu[i];
+      if (ci == kNoCpu) continue;
       const std::uint64_t n = row.counts[i];
       std::uint64_t delta = n;
       if (then_row != nullptr) {
@@ -462,7 +509,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
         const std::uint64_t b = known ? then_row->counts[static_cast<std::size_t>(j)] : 0;
         delta = (!known || b > n) ? 0 : n - b;
       }
-      snap.cpus[ci->second].system_interrupts += delta;
+      snap.cpus[ci].system_interrupts += delta;
     }
   }
 
@@ -475,8 +522,8 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
   std::sort(snap.vanished.begin(), snap.vanished.end(), [](auto a, auto b) { return raw(a) < raw(b); });
   snap.vanished.erase(std::unique(snap.vanished.begin(), snap.vanished.end()), snap.vanished.end());
-  std::sort(snap.irqs.begin(), snap.irqs.end(),
-            [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc.irq) < raw(b.desc.irq); });
+  const auto by_irq = [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc.irq) < raw(b.desc.irq); };
+  if (!std::is_sorted(snap.irqs.begin(), snap.irqs.end(), by_irq)) std::sort(snap.irqs.begin(), snap.irqs.end(), by_irq);
   return snap;
 }
 
