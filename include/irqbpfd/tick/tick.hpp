@@ -29,7 +29,7 @@ namespace irqbpfd::tick {
 // the IRQs each cycle (config affinity_refresh_cycles). The sweep is only
 // for masks of IRQs that did not fire: one that fired where the view did not
 // expect is re-read in the cycle that counted it.
-inline constexpr std::uint32_t kDefaultRefreshCycles = 30;
+inline constexpr std::uint32_t kDefaultRefreshCycles = 60;
 
 using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
 
