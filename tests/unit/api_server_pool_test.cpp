@@ -105,5 +105,28 @@ TEST(ServerWorkers, StoppingWithBusyWorkersWaitsForThem) {
   EXPECT_EQ(wait_for_threads(before, std::chrono::seconds(2)), before);
 }
 
+// Destroyed at once after start, before its listener threads may have run:
+// httplib's stop() is a no-op until a listener marks itself running, so a
+// destructor that only called it could wait on the join for ever (seen as a
+// daemon that logged "stopping" and never exited). 50 times, TCP and socket.
+TEST(ServerWorkers, DestroyedRightAfterStartStopsEveryListener) {
+  testing::FakeRoot root;
+  IdleControl control;
+  ServerOptions options = loopback_options(root, 2);
+  options.socket = root.path() / "api.sock";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int i = 0; i < 50; ++i) {
+    std::atomic<bool> finished{false};
+    std::thread round([&] {
+      auto server = Server::start(options, control);
+      EXPECT_TRUE(server.has_value()) << (server ? "" : server.error().message);
+      finished = true;  // the destructor runs as `server` goes
+    });
+    round.join();
+    ASSERT_TRUE(finished.load()) << "round " << i;
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "rounds take too long: a listener was not stopped";
+  }
+}
+
 }  // namespace
 }  // namespace irqbpfd::api

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <httplib.h>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -223,6 +225,9 @@ struct Server::Impl {
   std::optional<std::string> token;
   std::unique_ptr<httplib::Server> tcp, unix_socket;
   std::vector<std::thread> threads;
+  // Per listener thread, in the order of `threads`: its server and whether
+  // listen_after_bind() has returned.
+  std::vector<std::pair<httplib::Server*, std::shared_ptr<std::atomic<bool>>>> listening;
   int tcp_port = -1;
 
   // The report's JSON of the current Status, parsed once per Status.
@@ -723,7 +728,13 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
     ::chmod(path.c_str(), 0600);
   }
   for (httplib::Server* s : {impl->tcp.get(), impl->unix_socket.get()}) {
-    if (s != nullptr) impl->threads.emplace_back([s] { s->listen_after_bind(); });
+    if (s == nullptr) continue;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    impl->listening.emplace_back(s, done);
+    impl->threads.emplace_back([s, done] {
+      s->listen_after_bind();
+      done->store(true);
+    });
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -731,8 +742,19 @@ core::Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
-  for (httplib::Server* s : {impl_->tcp.get(), impl_->unix_socket.get()}) {
-    if (s != nullptr) s->stop();
+  // httplib's stop() does nothing until the listener thread has marked
+  // itself running: a stop that comes first (SIGTERM right after start, a
+  // slow thread start) would leave the accept loop running and the join
+  // below waiting for ever. So each listener is stopped once it runs, or
+  // not at all when its thread has already returned.
+  for (auto& [s, done] : impl_->listening) {
+    while (!done->load()) {
+      if (s->is_running()) {
+        s->stop();
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   for (auto& t : impl_->threads) t.join();
   if (impl_->options.socket) ::unlink(impl_->options.socket->c_str());
