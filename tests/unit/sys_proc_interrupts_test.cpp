@@ -206,11 +206,19 @@ TEST(ProcInterrupts, BlankLinesAreIgnored) {
   EXPECT_EQ(p.rows[0].irq, irq_number(1));
 }
 
-TEST(ProcInterrupts, CountersBeyond32Bits) {
+// The kernel keeps and prints each per-CPU count as an unsigned int: the
+// largest fits, one more is a corrupt file, named by row and column.
+TEST(ProcInterrupts, CountersAreTheKernels32Bits) {
   const ProcInterrupts p = parse_ok(
-      "       CPU0\n"
-      " 3: 12345678901  IO-APIC 3-edge x\n");
-  EXPECT_THAT(p.rows.at(0).counts, ElementsAre(12345678901ULL));
+      "       CPU0       CPU1\n"
+      " 3: 4294967295 4294967295  IO-APIC 3-edge x\n"
+      "NMI: 4294967295          1   Non-maskable interrupts\n");
+  EXPECT_THAT(p.rows.at(0).counts, ElementsAre(4294967295U, 4294967295U));
+  EXPECT_THAT(p.rows.at(1).counts, ElementsAre(4294967295U, 1U));
+  EXPECT_THAT(parse_error("       CPU0       CPU1\n 3:          1 4294967296  IO-APIC 3-edge x\n"),
+              HasSubstr("/proc/interrupts:2: row '3': counter 4294967296 in column 2 does not fit 32 bits"));
+  EXPECT_THAT(parse_error("       CPU0\nNMI: 12345678901   Non-maskable interrupts\n"),
+              HasSubstr("row 'NMI': counter 12345678901 in column 1 does not fit 32 bits"));
 }
 
 // The zero fields the parser recognises by their fixed width (" %10u")
@@ -220,7 +228,7 @@ TEST(ProcInterrupts, CountersBeyond32Bits) {
 TEST(ProcInterrupts, FixedWidthZerosNextToEveryOtherFieldShape) {
   const ProcInterrupts p = parse_ok(
       "            CPU0       CPU1       CPU2       CPU3\n"
-      " 10:          0 12345678901          0          0  IO-APIC 10-edge a\n"
+      " 10:          0 000000000123          0          0  IO-APIC 10-edge a\n"
       " 11: 4294967295          0 1000000000          0\n"
       " 12:          0\t         7          0          0  IO-APIC 12-edge c\n"
       " 13:          0          0          0          0\n"
@@ -228,7 +236,7 @@ TEST(ProcInterrupts, FixedWidthZerosNextToEveryOtherFieldShape) {
       " 15:           0         0          0          5  IO-APIC 15-edge f\n"
       "ERR:          0\n");
   ASSERT_EQ(p.rows.size(), 7U);
-  EXPECT_THAT(p.rows[0].counts, ElementsAre(0U, 12345678901ULL, 0U, 0U));
+  EXPECT_THAT(p.rows[0].counts, ElementsAre(0U, 123U, 0U, 0U));
   EXPECT_EQ(p.rows[0].name, "a");
   EXPECT_THAT(p.rows[1].counts, ElementsAre(4294967295ULL, 0U, 1000000000U, 0U));
   EXPECT_EQ(p.rows[1].chip, "");

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_flag("--irqbalance-debug", sim_options.irqbalance_debug,
                "Run irqbalance with --debug (its tree per scan in the log; costs it CPU time)");
   app.add_option("--ticks", sim_ticks, "Run this many ticks instead of the scenario's")->check(CLI::PositiveNumber);
+  app.add_option("--refresh-cycles", sim_options.affinity_refresh_cycles,
+                 "Re-read every IRQ's affinity files every N cycles (the daemon's affinity_refresh_cycles)")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--keep-root", sim_root, "Keep the fake machine root in DIR")->type_name("DIR");
   app.add_flag("--json", sim_options.json, "JSON instead of the table");
   app.add_flag("--verbose", sim_options.verbose, "Every move with its reason");

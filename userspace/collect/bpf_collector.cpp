@@ -108,7 +108,7 @@ core::Result<RawSample> BpfCollector::read() {
     rows.cpus = sample->interrupts.cpus;
     rows.rows.reserve(sample->interrupts.rows.size());
     for (sys::InterruptRow& row : sample->interrupts.rows) {
-      std::vector<std::uint64_t> counts = std::move(row.counts);
+      std::vector<std::uint32_t> counts = std::move(row.counts);
       row.counts = {};
       rows.rows.push_back(row);
       row.counts = std::move(counts);

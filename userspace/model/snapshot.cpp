@@ -358,13 +358,13 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     // restarted at zero, so the whole row then counts from zero.
     const bool cumulative = before == nullptr || is.appeared;
     const std::size_t have = std::min(row.counts.size(), columns.size());
-    const std::uint64_t* const now = row.counts.data();
+    const std::uint32_t* const now = row.counts.data();
     hits.clear();
     if (!cumulative && !any_keep && aligned && then_row->counts.size() >= have) {
       // The common case, in blocks of 8 columns: a block where nothing
       // changed (most of them: an IRQ runs on one or a few CPUs) costs one
       // branch.
-      const std::uint64_t* const then = then_row->counts.data();
+      const std::uint32_t* const then = then_row->counts.data();
       bool went_back = false;
       const auto cell = [&](std::size_t i) {
         if (then[i] > now[i]) {
@@ -375,7 +375,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
       };
       std::size_t i = 0;
       for (; i + 8 <= have; i += 8) {
-        std::uint64_t differ = 0;
+        std::uint32_t differ = 0;
         for (std::size_t k = 0; k < 8; ++k) differ |= now[i + k] ^ then[i + k];
         if (differ == 0) continue;
         for (std::size_t k = 0; k < 8; ++k) cell(i + k);

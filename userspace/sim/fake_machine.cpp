@@ -686,8 +686,9 @@ core::Result<void> FakeMachine::write_tick_files() {
     if (!st->present) continue;
     text += fmt::format("{:>{}}: ", raw(st->spec.irq), prec);
     for (CpuId c : cpus) {
+      // The kernel's per-CPU count is an unsigned int: it wraps.
       auto it = st->proc_counts.find(c);
-      text += fmt::format("{:>10} ", it == st->proc_counts.end() ? 0 : it->second);
+      text += fmt::format("{:>10} ", it == st->proc_counts.end() ? 0U : static_cast<std::uint32_t>(it->second));
     }
     text += fmt::format(" {:>8}", st->chip);
     text += st->hwirq.empty() ? fmt::format(" {:{}}", "", prec) : fmt::format(" {:>{}}", st->hwirq, prec);
@@ -701,7 +702,7 @@ core::Result<void> FakeMachine::write_tick_files() {
   for (std::size_t i = 0; i < cpus.size(); ++i) text += fmt::format("{:>10} ", 0);
   text += "  Non-maskable interrupts\n";
   text += fmt::format("{:>{}}: ", "LOC", prec);
-  for (CpuId c : cpus) text += fmt::format("{:>10} ", loc_[c]);
+  for (CpuId c : cpus) text += fmt::format("{:>10} ", static_cast<std::uint32_t>(loc_[c]));
   text += "  Local timer interrupts\n";
   text += fmt::format("{:>{}}: {:>10}\n", "ERR", prec, 0);
   text += fmt::format("{:>{}}: {:>10}\n", "MIS", prec, 0);

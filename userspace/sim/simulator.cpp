@@ -223,7 +223,8 @@ core::Result<void> run_irqbpfd(const Scenario& scenario, const SimOptions& optio
   // The daemon's view of the machine: the scenario's topology stands in for
   // hwloc's; the inventory and CPU state are read from the fake root, again
   // only when they change.
-  tick::MachineView view(root, [&fm](const sys::SysRoot&) { return core::Result<topology::Machine>(fm.machine()); });
+  tick::MachineView view(root, [&fm](const sys::SysRoot&) { return core::Result<topology::Machine>(fm.machine()); },
+                         options.affinity_refresh_cycles.value_or(tick::kDefaultRefreshCycles));
   // Levels the scenario declares stand in for a policy hint: the kernel
   // files cannot say them.
   tick::TickInput in;

@@ -196,11 +196,11 @@ core::Result<void> ProcInterruptsParser::line(std::string_view line) {
       const char* q = p;
       while (q < end && *q == ' ') ++q;  // padding; a tab or the like goes the slow way
       if (q == end || !is_digit(*q)) break;
-      std::uint64_t value = 0;
+      std::uint32_t value = 0;
       bool fits = true;
       for (; q < end && is_digit(*q); ++q) {
-        const auto digit = static_cast<std::uint64_t>(*q - '0');
-        if (value > (UINT64_MAX - digit) / 10) {
+        const auto digit = static_cast<std::uint32_t>(*q - '0');
+        if (value > (UINT32_MAX - digit) / 10) {
           fits = false;
           break;
         }
@@ -217,6 +217,11 @@ core::Result<void> ProcInterruptsParser::line(std::string_view line) {
     const std::string_view token = next_token(peek);
     if (token.empty()) break;
     const auto value = parse_decimal<std::uint64_t>(token);
+    if (value && *value > UINT32_MAX) {
+      return detail::line_error(source_, n, fmt::format("row '{}': counter {} in column {} does not fit 32 bits "
+                                                        "(the kernel's per-CPU counts are unsigned int)",
+                                                        label, token, row.counts.size() + 1));
+    }
     if (!value) {
       // A chip or description starts with a letter; a token that starts
       // like a number but is not one is a corrupt counter.
@@ -226,7 +231,7 @@ core::Result<void> ProcInterruptsParser::line(std::string_view line) {
       }
       break;
     }
-    row.counts.push_back(*value);
+    row.counts.push_back(static_cast<std::uint32_t>(*value));
     rest = peek;
   }
 

@@ -42,6 +42,9 @@ struct SimOptions {
   // twice its size (as when the collector's window and the counters' clock
   // disagree). irqbpfd only.
   double window_scale = 1.0;
+  // Cycles between re-reads of every IRQ's affinity files, as the daemon's
+  // affinity_refresh_cycles (default: the daemon's default). irqbpfd only.
+  std::optional<std::uint32_t> affinity_refresh_cycles;
   bool json = false;                          // run_simulate_command: JSON instead of the table
   bool verbose = false;                       // run_simulate_command: every move with its reason
   // Called each tick with the snapshot and state the balancer plans from

@@ -20,7 +20,9 @@ struct InterruptRow {
   std::optional<core::IrqNumber> irq;   // set for numbered rows
   // counts[i] belongs to ProcInterrupts::cpus[i]. Named rows may carry fewer
   // counters than CPUs (ERR:, MIS: carry one); the rest are absent, not zero.
-  std::vector<std::uint64_t> counts;
+  // 32 bits, as the kernel keeps and prints them ("%10u" of an unsigned
+  // int): a 256-CPU x 2000-IRQ reading is 2 MB, not 4.
+  std::vector<std::uint32_t> counts;
   std::string chip;                     // numbered rows: "IR-PCI-MSI", "GICv3"
   std::string hwirq;                    // "524288", "30"
   std::string trigger;                  // "edge", "fasteoi", "Level", "Edge"
