@@ -147,7 +147,7 @@ PlanResult plan(const model::Snapshot& snap, const State& state, const Policy& p
   // 6-7. Path, cap and gate: the path to the target against the mandatory
   // moves alone, each to where loads are lowest now (the target assumed the
   // other moves too), heaviest first.
-  const Gate gate = gate_for(policy, max_now, result.next.noise.share);
+  const Gate gate = gate_for(policy, max_now, result.next.noise.for_plans());
   std::vector<std::size_t> alone = target.target;
   std::vector<std::size_t> must;
   {

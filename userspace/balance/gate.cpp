@@ -16,7 +16,10 @@ double objective(const LoadIndex& load) { return load.max() + load.spread_std();
 
 Gate gate_for(const Policy& policy, double hottest_ns, double noise) {
   // Until noise was measured, min_gain_pct; then three times the noise,
-  // within [min_gain_floor_pct, min_gain_pct].
+  // within [min_gain_floor_pct, min_gain_pct]. The noise is the larger of
+  // the window-to-window noise and the change seen in moved IRQs' loads
+  // (LoadNoise::for_plans): where an IRQ's load depends on where it runs
+  // (the /proc estimate), a plan's predicted gain is that uncertain.
   const double hi = policy.min_gain_pct / 100.0;
   const double lo = std::min(policy.min_gain_floor_pct / 100.0, hi);
   const double share = noise < 0 ? hi : std::clamp(3.0 * noise, lo, hi);

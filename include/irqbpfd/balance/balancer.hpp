@@ -39,7 +39,9 @@ struct Policy {
   // that may take IRQs) by more than a floor plus write_cost_ns for every
   // IRQ it moves to another CPU. The floor is a share of the hottest CPU's
   // load: min_gain_pct until the noise of the loads was measured, then three
-  // times that noise, but never below min_gain_floor_pct; and never below
+  // times that noise (the larger of the window-to-window noise and the
+  // change seen in moved IRQs' loads, see model::LoadNoise), but never below
+  // min_gain_floor_pct; and never below
   // min_gain_ns per second. Moves that must happen (forbidden or offline
   // CPUs, wrong node under strict, pins, bans) are not gated.
   double min_gain_pct = 10.0;
@@ -73,8 +75,9 @@ struct State {
   // Masks a plan cut short by max_moves_per_cycle still had to write: the
   // next plan finishes it (when it still holds up) instead of re-deciding.
   std::map<core::IrqNumber, core::CpuSet> unfinished;
-  // How much loads move between cycles: measured steadiness lets the gain
-  // floor shrink below min_gain_pct (never below min_gain_floor_pct).
+  // How much loads move between cycles, and how much a moved IRQ's load
+  // differed from before its move: measured steadiness lets the gain floor
+  // shrink below min_gain_pct (never below min_gain_floor_pct).
   model::LoadNoise noise;
 };
 
