@@ -87,7 +87,7 @@ TEST(PackageConf, UncommentedExamplesUseExactlyTheDocumentedKeys) {
   EXPECT_EQ(conf["write_cost_pct"].value<double>(), 0.005);
   EXPECT_EQ(conf["cooldown_cycles"].value<int64_t>(), 3);
   EXPECT_EQ(conf["max_moves_per_cycle"].value<int64_t>(), 1024);
-  EXPECT_EQ(conf["affinity_refresh_cycles"].value<int64_t>(), 6);
+  EXPECT_EQ(conf["affinity_refresh_cycles"].value<int64_t>(), 60);
 }
 
 // The daemon's own parser takes the file as shipped and with every example

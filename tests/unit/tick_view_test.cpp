@@ -1,9 +1,12 @@
 // Tests of the one tick: MachineView re-reads only what changed (rows,
-// online CPUs, a request, a vanished IRQ), refreshes affinities every N
-// cycles, takes writes into account; run_tick applies the rules' levels and
+// online CPUs, a request, a vanished IRQ), sweeps affinities a slice per
+// cycle, re-reads at once an IRQ counted outside its mask, takes writes
+// into account; run_tick applies the rules' levels and
 // policy and writes through the writer it is given. On the vm2 capture.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
@@ -59,6 +62,29 @@ class TickViewTest : public ::testing::Test {
     in.close();
     root_.write("/proc/interrupts", out.str(), 0444);
   }
+  // Sets the counter of `irq` on column `column` of /proc/interrupts.
+  void set_count(std::uint32_t irq, std::size_t column, std::uint64_t value) {
+    const auto file = root_.path() / "proc/interrupts";
+    std::ifstream in(file);
+    std::ostringstream out;
+    std::string line;
+    const std::string prefix = std::to_string(irq) + ":";
+    while (std::getline(in, line)) {
+      const auto start = line.find_first_not_of(' ');
+      if (start != std::string::npos && line.compare(start, prefix.size(), prefix) == 0) {
+        std::istringstream fields(line.substr(start + prefix.size()));
+        std::vector<std::string> counts(2);
+        fields >> counts[0] >> counts[1];
+        std::string tail;
+        std::getline(fields, tail);
+        counts[column] = std::to_string(value);
+        line = fmt::format("{:>3}: {:>10} {:>10}{}", irq, counts[0], counts[1], tail);
+      }
+      out << line << "\n";
+    }
+    in.close();
+    root_.write("/proc/interrupts", out.str(), 0444);
+  }
 
   testing::FakeRoot root_;
   core::ManualClock clock_;
@@ -82,22 +108,66 @@ TEST_F(TickViewTest, ReadsEverythingOnceThenNothingWhileTheMachineStaysTheSame) 
   EXPECT_EQ(topology_loads_, 1);
 }
 
-TEST_F(TickViewTest, AMaskWrittenBehindItsBackIsSeenAtTheNextRefreshOnly) {
+TEST_F(TickViewTest, TheSweepReadsASliceEachCycleAndEveryMaskWithinRefreshEvery) {
   MachineView v = view(3);
   ASSERT_TRUE(v.update(read()));
-  const core::CpuSet before = find(v.inventory(), 26)->smp_affinity.value();
+  const std::size_t n = v.inventory().irqs.size();
+  ASSERT_GT(n, 6U) << "the capture has a few dozen IRQs";
+  const std::size_t slice = (n + 2) / 3;
+  EXPECT_EQ(v.swept(), 0U) << "the start read every mask";
+
+  // A mask written behind the view's back, on the IRQ the sweep reaches last.
+  const core::IrqDesc& last = v.inventory().irqs.back();
+  const core::IrqNumber irq = last.irq;
+  const std::optional<core::CpuSet> before = last.smp_affinity;
   const core::CpuSet cpu0 = core::CpuSet::parse_list("0").value();
   const core::CpuSet cpu1 = core::CpuSet::parse_list("1").value();
   const core::CpuSet other = before == cpu0 ? cpu1 : cpu0;
-  root_.write("/proc/irq/26/smp_affinity", other == cpu0 ? "1\n" : "2\n");
+  root_.write(fmt::format("/proc/irq/{}/smp_affinity", core::raw(irq)), other == cpu0 ? "1\n" : "2\n");
+  for (std::size_t cycle = 1; cycle <= 2; ++cycle) {
+    auto r = v.update(read());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(*r, std::nullopt) << "a sweep is not a rescan";
+    EXPECT_EQ(v.swept(), cycle * slice) << "one slice per cycle, not every IRQ";
+    EXPECT_EQ(find(v.inventory(), core::raw(irq))->smp_affinity, before) << "not reached yet, cycle " << cycle;
+  }
   ASSERT_TRUE(v.update(read()));
-  ASSERT_TRUE(v.update(read()));
-  EXPECT_EQ(find(v.inventory(), 26)->smp_affinity, before) << "re-read before the refresh";
-  auto third = v.update(read());
-  ASSERT_TRUE(third) << third.error().message;
-  EXPECT_EQ(*third, std::nullopt) << "a refresh is not a rescan";
-  EXPECT_EQ(find(v.inventory(), 26)->smp_affinity, other);
+  EXPECT_EQ(find(v.inventory(), core::raw(irq))->smp_affinity, other) << "reached within 3 cycles";
   EXPECT_EQ(v.rescans(), 1U);
+  EXPECT_EQ(v.reread_count(), 0U);
+}
+
+TEST_F(TickViewTest, AnIrqCountedOutsideItsMaskIsRereadInTheTickThatCountedIt) {
+  MachineView v = view(1000);  // the sweep would take 1000 cycles to reach it
+  const collect::RawSample before = read();
+  ASSERT_TRUE(v.update(before));
+  ASSERT_EQ(find(v.inventory(), 26)->effective_affinity, core::CpuSet::parse_list("1").value());
+
+  // Someone moves 26 to CPU 0 and it fires there; 31 fires where it was.
+  root_.write("/proc/irq/26/smp_affinity", "1\n");
+  root_.write("/proc/irq/26/effective_affinity", "1\n");
+  set_count(26, 0, 9);
+  set_count(31, 1, 800);
+  clock_.sleep_ns(1'000'000'000);
+  const collect::RawSample after = read();
+  TickInput in;
+  in.collector = "proc";
+  in.before = &before;
+  in.after = &after;
+  in.rules = [](const sys::IrqInventory&) { return Rules{}; };
+  auto out = run_tick(v, in, balance::State{}, nullptr);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(v.reread_count(), 1U) << "26 only: 31 ran inside its mask";
+  const core::CpuSet cpu0 = core::CpuSet::parse_list("0").value();
+  EXPECT_EQ(find(v.inventory(), 26)->smp_affinity, cpu0);
+  EXPECT_EQ(find(v.inventory(), 26)->effective_affinity, cpu0);
+  bool seen = false;
+  for (const auto& is : out->snapshot.irqs) {
+    if (is.desc.irq != irq_number(26)) continue;
+    seen = true;
+    EXPECT_EQ(is.desc.effective_affinity, cpu0) << "the plan starts from where it runs now";
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST_F(TickViewTest, RescansWhenRowsChangeAndReloadsTopologyOnlyWhenCpusDo) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -35,6 +36,23 @@ bool same_rows(const sys::ProcInterrupts& pi, const std::set<core::IrqNumber>& k
   return it == known.end();
 }
 
+// Whether the window counted interrupts of `is` on a CPU outside the mask
+// the view holds for it (the effective one where the kernel shows it): then
+// someone else moved it, or the kernel did (CPU hotplug, a managed IRQ).
+// Counts since boot or since the IRQ restarted say nothing of now.
+bool ran_outside_its_mask(const model::IrqSnapshot& is, bool cumulative) {
+  if (cumulative || is.appeared || is.counter_reset) return false;
+  const core::CpuSet* mask = nullptr;
+  if (is.desc.effective_affinity && !is.desc.effective_affinity->empty()) {
+    mask = &*is.desc.effective_affinity;
+  } else if (is.desc.smp_affinity && !is.desc.smp_affinity->empty()) {
+    mask = &*is.desc.smp_affinity;
+  }
+  if (mask == nullptr) return false;
+  return std::any_of(is.per_cpu.begin(), is.per_cpu.end(),
+                     [&](const model::IrqCpuCount& pc) { return pc.count > 0 && !mask->contains(pc.cpu); });
+}
+
 }  // namespace
 
 MachineView::MachineView(sys::SysRoot root, TopologyLoader load_topology, std::uint32_t refresh_every)
@@ -59,9 +77,7 @@ core::Result<std::optional<std::string>> MachineView::update(const collect::RawS
     return why;
   }
   cpu_state_ = std::move(*cpus);
-  if (++since_refresh_ >= refresh_every_) {
-    if (auto r = refresh_affinities(); !r) return r.error();
-  }
+  if (auto r = refresh_slice(); !r) return r.error();
   return std::optional<std::string>{};
 }
 
@@ -77,14 +93,20 @@ core::Result<void> MachineView::rescan(const collect::RawSample& reading, sys::C
   inventory_ = std::move(*inventory);
   cpu_state_ = std::move(cpus);
   rows_ = numbered_rows(reading.interrupts);
-  since_refresh_ = 0;
+  refresh_cursor_ = 0;  // the rescan read every mask
   ++rescans_;
   return {};
 }
 
-core::Result<void> MachineView::refresh_affinities() {
-  for (core::IrqDesc& d : inventory_.irqs) {
+core::Result<void> MachineView::refresh_slice() {
+  std::vector<core::IrqDesc>& irqs = inventory_.irqs;
+  if (irqs.empty()) return {};
+  const std::size_t slice = (irqs.size() + refresh_every_ - 1) / refresh_every_;
+  for (std::size_t n = 0; n < slice; ++n) {
+    if (refresh_cursor_ >= irqs.size()) refresh_cursor_ = 0;
+    core::IrqDesc& d = irqs[refresh_cursor_++];
     auto files = sys::read_irq_affinity(root_, d.irq);
+    ++swept_;
     if (!files) {
       if (files.error().errno_value == ENOENT) {
         request_rescan("an IRQ vanished");
@@ -95,8 +117,31 @@ core::Result<void> MachineView::refresh_affinities() {
     d.smp_affinity = files->smp_affinity;
     d.effective_affinity = files->effective_affinity;
   }
-  since_refresh_ = 0;
   return {};
+}
+
+core::IrqDesc* MachineView::find(core::IrqNumber irq) {
+  auto& irqs = inventory_.irqs;  // sorted by IRQ number
+  auto it = std::lower_bound(irqs.begin(), irqs.end(), irq,
+                             [](const core::IrqDesc& d, core::IrqNumber n) { return d.irq < n; });
+  return it != irqs.end() && it->irq == irq ? &*it : nullptr;
+}
+
+core::Result<const core::IrqDesc*> MachineView::reread(core::IrqNumber irq) {
+  core::IrqDesc* d = find(irq);
+  if (d == nullptr) return static_cast<const core::IrqDesc*>(nullptr);
+  ++rereads_;
+  auto files = sys::read_irq_affinity(root_, irq);
+  if (!files) {
+    if (files.error().errno_value == ENOENT) {
+      request_rescan("an IRQ vanished");
+      return static_cast<const core::IrqDesc*>(nullptr);
+    }
+    return files.error();
+  }
+  d->smp_affinity = files->smp_affinity;
+  d->effective_affinity = files->effective_affinity;
+  return static_cast<const core::IrqDesc*>(d);
 }
 
 void MachineView::written(const apply::WriteResult& w) {
@@ -104,11 +149,10 @@ void MachineView::written(const apply::WriteResult& w) {
     request_rescan("an IRQ vanished before its write");
     return;
   }
-  for (core::IrqDesc& d : inventory_.irqs) {
-    if (d.irq != w.irq) continue;
-    if (w.smp_affinity) d.smp_affinity = *w.smp_affinity;
-    if (w.effective_affinity) d.effective_affinity = *w.effective_affinity;
-    if (w.outcome == apply::Outcome::kManaged) d.managed = true;
+  if (core::IrqDesc* d = find(w.irq)) {
+    if (w.smp_affinity) d->smp_affinity = *w.smp_affinity;
+    if (w.effective_affinity) d->effective_affinity = *w.effective_affinity;
+    if (w.outcome == apply::Outcome::kManaged) d->managed = true;
   }
 }
 
@@ -133,6 +177,16 @@ core::Result<TickOutput> run_tick(MachineView& view, const TickInput& in, const 
   auto snap = model::build_snapshot(window);
   if (!snap) return snap.error();
   out.snapshot = std::move(*snap);
+  // An IRQ that ran outside the mask the view holds: its masks re-read now,
+  // so the plan starts from where it is.
+  for (model::IrqSnapshot& is : out.snapshot.irqs) {
+    if (!ran_outside_its_mask(is, out.snapshot.cumulative)) continue;
+    auto now = view.reread(is.desc.irq);
+    if (!now) return now.error();
+    if (*now == nullptr) continue;
+    is.desc.smp_affinity = (*now)->smp_affinity;
+    is.desc.effective_affinity = (*now)->effective_affinity;
+  }
 
   const Rules rules = in.rules(view.inventory());
   if (!rules.levels.empty()) {

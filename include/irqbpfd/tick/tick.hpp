@@ -25,18 +25,23 @@
 
 namespace irqbpfd::tick {
 
-// Cycles between re-reads of every IRQ's affinity files (config
-// affinity_refresh_cycles).
-inline constexpr std::uint32_t kDefaultRefreshCycles = 6;
+// Cycles over which every IRQ's affinity files are re-read once, a slice of
+// the IRQs each cycle (config affinity_refresh_cycles). The sweep is only
+// for masks of IRQs that did not fire: one that fired where the view did not
+// expect is re-read in the cycle that counted it.
+inline constexpr std::uint32_t kDefaultRefreshCycles = 60;
 
 using TopologyLoader = std::function<core::Result<topology::Machine>(const sys::SysRoot&)>;
 
 // The machine as the cycle knows it. The first update() reads everything;
 // later ones rescan (inventory, and topology when CPUs changed) only when
 // the reading's IRQ rows differ from the last rescan's, the online CPUs
-// changed, or a rescan was asked for. In between, every `refresh_every`
-// cycles, only the affinity files are re-read, so a mask someone else wrote
-// is seen without reading every IRQ's PCI device again.
+// changed, or a rescan was asked for. In between only affinity files are
+// re-read, never a PCI device: each cycle a slice of the IRQs, so that
+// every IRQ's masks are read once in `refresh_every` cycles (at 256 CPUs x
+// 2000 IRQs a whole sweep is ~4000 files, 50-70 ms in one cycle), and at
+// once those of an IRQ counted on a CPU outside its mask (reread()), so a
+// mask someone else wrote is seen in the cycle the IRQ fires there.
 class MachineView {
  public:
   MachineView(sys::SysRoot root, TopologyLoader load_topology, std::uint32_t refresh_every = kDefaultRefreshCycles);
@@ -48,6 +53,10 @@ class MachineView {
   // The next update() rescans, saying `why`.
   void request_rescan(std::string why = "requested");
   void set_refresh_every(std::uint32_t cycles) { refresh_every_ = cycles == 0 ? 1 : cycles; }
+  // Re-reads one IRQ's masks now. An IRQ gone from /proc/irq asks for a
+  // rescan instead. Returns the IRQ as the view now holds it (nullptr when
+  // it is not in the inventory or vanished).
+  core::Result<const core::IrqDesc*> reread(core::IrqNumber irq);
   // What a write did: the masks read back and a managed IRQ marked, so the
   // next plan starts from where the IRQ is now.
   void written(const apply::WriteResult& w);
@@ -57,10 +66,17 @@ class MachineView {
   [[nodiscard]] const topology::Machine& machine() const { return machine_; }
   [[nodiscard]] const sys::SysRoot& root() const { return root_; }
   [[nodiscard]] std::uint64_t rescans() const { return rescans_; }
+  // Affinity re-reads so far: by the sweep, and because an IRQ ran outside
+  // its mask.
+  [[nodiscard]] std::uint64_t swept() const { return swept_; }
+  [[nodiscard]] std::uint64_t reread_count() const { return rereads_; }
 
  private:
   core::Result<void> rescan(const collect::RawSample& reading, sys::CpuState cpus, bool first);
-  core::Result<void> refresh_affinities();
+  // The next slice of the sweep: ceil(IRQs / refresh_every) of them, on
+  // from where the last slice stopped.
+  core::Result<void> refresh_slice();
+  core::IrqDesc* find(core::IrqNumber irq);
 
   sys::SysRoot root_;
   TopologyLoader load_topology_;
@@ -71,8 +87,10 @@ class MachineView {
   std::set<core::IrqNumber> rows_;  // numbered rows of /proc/interrupts at the last rescan
   std::optional<std::string> requested_;
   bool started_ = false;
-  std::uint32_t since_refresh_ = 0;
+  std::size_t refresh_cursor_ = 0;  // index into inventory_.irqs of the next slice
   std::uint64_t rescans_ = 0;
+  std::uint64_t swept_ = 0;
+  std::uint64_t rereads_ = 0;
 };
 
 // The cycle's rules, resolved against the view's inventory: the policy
