@@ -102,6 +102,15 @@ TEST(CpuSetOps, SetAlgebraAndQueries) {
   EXPECT_FALSE(b.is_subset_of(a));
   EXPECT_TRUE(a.intersects(b));
   EXPECT_FALSE(CpuSet({7}).intersects(a));
+  // Sets of different word counts, both ways round.
+  EXPECT_TRUE(CpuSet{}.is_subset_of(a));
+  EXPECT_TRUE(a.is_subset_of(a | b));
+  EXPECT_FALSE(CpuSet({0, 200}).is_subset_of(a));
+  EXPECT_TRUE(CpuSet({2, 65}).is_subset_of(b));
+  EXPECT_FALSE(CpuSet({65}).intersects(a));
+  EXPECT_FALSE(a.intersects(CpuSet({130})));
+  EXPECT_TRUE(CpuSet({1, 130}).intersects(CpuSet({130})));
+  EXPECT_FALSE(CpuSet{}.intersects(a));
   EXPECT_EQ(raw(*b.first()), 2U);
   EXPECT_EQ(raw(*b.last()), 65U);
   EXPECT_FALSE(CpuSet{}.first().has_value());

@@ -179,7 +179,7 @@ std::string CpuSet::to_mask(std::uint32_t nr_cpu_ids) const {
 
 void CpuSet::insert(CpuId cpu) {
   const std::size_t w = raw(cpu) / 64;
-  if (words_.size() <= w) words_.resize(w + 1, 0);
+  if (words_.size() <= w) words_.resize(w + 1);
   words_[w] |= std::uint64_t{1} << (raw(cpu) % 64);
 }
 
@@ -223,12 +223,26 @@ std::vector<CpuId> CpuSet::to_vector() const {
   return out;
 }
 
-bool CpuSet::is_subset_of(const CpuSet& other) const { return (*this - other).empty(); }
+// Both without a temporary set: the planner asks them for every IRQ of
+// every cycle.
+bool CpuSet::is_subset_of(const CpuSet& other) const {
+  for (std::size_t i = 0; i < words_.size(); ++i) {
+    const std::uint64_t theirs = i < other.words_.size() ? other.words_[i] : 0;
+    if ((words_[i] & ~theirs) != 0) return false;
+  }
+  return true;
+}
 
-bool CpuSet::intersects(const CpuSet& other) const { return !(*this & other).empty(); }
+bool CpuSet::intersects(const CpuSet& other) const {
+  const std::size_t n = std::min(words_.size(), other.words_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((words_[i] & other.words_[i]) != 0) return true;
+  }
+  return false;
+}
 
 CpuSet& CpuSet::operator|=(const CpuSet& other) {
-  if (words_.size() < other.words_.size()) words_.resize(other.words_.size(), 0);
+  if (words_.size() < other.words_.size()) words_.resize(other.words_.size());
   for (std::size_t i = 0; i < other.words_.size(); ++i) words_[i] |= other.words_[i];
   return *this;
 }
