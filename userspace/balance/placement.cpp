@@ -62,12 +62,24 @@ Placer::Placer(const std::vector<Item>& items, const Pool& pool, const Policy& p
     }
     if (all_single && one_node) single_lists_.emplace_back(item.list, std::move(cpus));
   }
-  order_.resize(items_.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
-    if (items_[a].load != items_[b].load) return items_[a].load > items_[b].load;
-    return raw(items_[a].irq->desc.irq) < raw(items_[b].irq->desc.irq);
+  // Heaviest first, ties by IRQ number. The keys are sorted side by side
+  // (a comparison that reached into two Items and their snapshots cost
+  // half a millisecond a cycle at 2000 IRQs).
+  struct Key {
+    double load;
+    std::uint32_t irq;
+    std::uint32_t index;
+  };
+  std::vector<Key> keys(items_.size());
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    keys[i] = {items_[i].load, raw(items_[i].irq->desc.irq), static_cast<std::uint32_t>(i)};
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.load != b.load) return a.load > b.load;
+    return a.irq < b.irq;
   });
+  order_.resize(items_.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) order_[i] = keys[i].index;
 }
 
 // Where an item's load lands when candidate `cand` is written: its one CPU,
