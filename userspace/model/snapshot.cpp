@@ -13,6 +13,39 @@
 namespace irqbpfd::model {
 namespace {
 
+// A reading's numbered rows by IRQ number: sorted (the kernel lists them in
+// order, so sorting is a check), looked up with a cursor that moves forward
+// while the questions come in ascending order, as the inventory asks them.
+// A hash map built twice a cycle cost a tenth of build_snapshot at 2000 IRQs.
+class RowIndex {
+ public:
+  RowIndex() = default;
+  explicit RowIndex(const sys::ProcInterrupts& t) {
+    rows_.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+      if (row.irq) rows_.emplace_back(raw(*row.irq), &row);
+    }
+    const auto by_irq = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+    // Stable: of two rows with one number (the parser refuses them) the first wins.
+    if (!std::is_sorted(rows_.begin(), rows_.end(), by_irq)) std::stable_sort(rows_.begin(), rows_.end(), by_irq);
+  }
+  const sys::InterruptRow* find(std::uint32_t irq) {
+    if (cursor_ >= rows_.size() || rows_[cursor_].first > irq) {
+      cursor_ = static_cast<std::size_t>(
+          std::lower_bound(rows_.begin(), rows_.end(), irq, [](const Entry& e, std::uint32_t n) { return e.first < n; }) -
+          rows_.begin());
+    } else {
+      while (cursor_ < rows_.size() && rows_[cursor_].first < irq) ++cursor_;
+    }
+    return cursor_ < rows_.size() && rows_[cursor_].first == irq ? rows_[cursor_].second : nullptr;
+  }
+
+ private:
+  using Entry = std::pair<std::uint32_t, const sys::InterruptRow*>;
+  std::vector<Entry> rows_;
+  std::size_t cursor_ = 0;
+};
+
 using core::CpuId;
 using core::raw;
 
@@ -295,19 +328,11 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
     for (std::size_t i = 0; i < t.cpus.size(); ++i) pos[raw(t.cpus[i])] = static_cast<int>(i);
     return pos;
   };
-  const auto rows_by_irq = [](const sys::ProcInterrupts& t) {
-    std::unordered_map<std::uint32_t, const sys::InterruptRow*> out;
-    out.reserve(t.rows.size());
-    for (const auto& row : t.rows) {
-      if (row.irq) out.emplace(raw(*row.irq), &row);
-    }
-    return out;
-  };
-  const std::unordered_map<std::uint32_t, const sys::InterruptRow*> after_rows = rows_by_irq(after.interrupts);
-  std::unordered_map<std::uint32_t, const sys::InterruptRow*> before_rows;
+  RowIndex after_rows(after.interrupts);
+  RowIndex before_rows;
   std::vector<int> before_column;
   if (before != nullptr) {
-    before_rows = rows_by_irq(before->interrupts);
+    before_rows = RowIndex(before->interrupts);
     before_column = column_of(before->interrupts);
   }
   std::uint32_t cpu_top = 0;
@@ -339,19 +364,15 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   for (std::size_t i = 0; aligned && i < columns.size(); ++i) aligned = then_column[i] == static_cast<int>(i);
   snap.irqs.reserve(input.inventory->irqs.size());  // grown by doubling it briefly held 1.5x the list twice
   for (const core::IrqDesc& desc : input.inventory->irqs) {
-    auto found = after_rows.find(raw(desc.irq));
-    if (found == after_rows.end()) continue;  // vanished before the last reading
-    const sys::InterruptRow& row = *found->second;
+    const sys::InterruptRow* found = after_rows.find(raw(desc.irq));
+    if (found == nullptr) continue;  // vanished before the last reading
+    const sys::InterruptRow& row = *found;
     IrqSnapshot& is = snap.irqs.emplace_back();  // built in place: an IrqSnapshot moves its IrqDesc by copy
     is.desc = desc;
     const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
-      auto it = before_rows.find(raw(desc.irq));
-      if (it == before_rows.end()) {
-        is.appeared = true;
-      } else {
-        then_row = it->second;
-      }
+      then_row = before_rows.find(raw(desc.irq));
+      if (then_row == nullptr) is.appeared = true;
     }
     // One pass over the columns. A counter that went backwards means the IRQ
     // was freed and allocated again between the readings: its counts
@@ -517,7 +538,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   // IRQs in the first reading that the last one no longer lists vanished too.
   if (before != nullptr) {
     for (const auto& row : before->interrupts.rows) {
-      if (row.irq && after_rows.count(raw(*row.irq)) == 0) snap.vanished.push_back(*row.irq);
+      if (row.irq && after_rows.find(raw(*row.irq)) == nullptr) snap.vanished.push_back(*row.irq);
     }
   }
   std::sort(snap.vanished.begin(), snap.vanished.end(), [](auto a, auto b) { return raw(a) < raw(b); });
