@@ -165,6 +165,27 @@ TEST(DaemonLoop, IrqsThatAppearAreRescannedAndPlaced) {
   EXPECT_THAT(rig.log_text(), ::testing::HasSubstr("rescan (IRQs appeared or vanished)"));
 }
 
+TEST(DaemonLoop, HistoryKeepsEachCpusInterruptsSinceBoot) {
+  // Each point adds the window to the last one; with no IRQ gone and no
+  // counter wrapped, that is /proc/interrupts' column sum at every point.
+  Rig rig("skewed-nic");
+  ASSERT_TRUE(rig.daemon().start());
+  for (int t = 0; t < 4; ++t) {
+    rig.tick();
+    auto st = rig.daemon().status();
+    ASSERT_TRUE(st && st->reading && !st->history.empty());
+    const HistoryPoint& p = *st->history.back();
+    const auto& pi = st->reading->interrupts;
+    ASSERT_EQ(p.cpu_interrupts.size(), pi.cpus.size());
+    for (std::size_t i = 0; i < pi.cpus.size(); ++i) {
+      std::uint64_t sum = 0;
+      for (const auto& row : pi.rows) sum += i < row.counts.size() ? row.counts[i] : 0;
+      EXPECT_EQ(p.cpu_interrupts[i], sum) << "tick " << t << ", CPU " << raw(pi.cpus[i]);
+    }
+  }
+  EXPECT_GT(rig.daemon().status()->history.back()->cpu_interrupts.at(0), 0U);
+}
+
 TEST(DaemonLoop, DryRunPlansButWritesNothing) {
   DaemonConfig c;
   c.dry_run = true;

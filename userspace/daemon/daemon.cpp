@@ -287,22 +287,34 @@ Result<CycleOutcome> Daemon::cycle() {
     point->cpus = std::make_shared<const std::vector<core::CpuId>>(columns);
   }
   point->cpu_interrupts.reserve(columns.size());
-  if (!last_->bpf) {
-    for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
-  } else {
-    // With BPF most readings are light (no /proc counts): the running total
-    // goes on from the last point by the window's measured interrupts, in
-    // every BPF cycle alike so the series never jumps.
+  // Each point is the last one's running total plus the window's
+  // interrupts, in both modes: the API takes differences of points, and
+  // summing the window (deltas taken modulo the counters' width) costs a
+  // pass over the CPUs where re-adding /proc/interrupts' half million
+  // counters cost 4% of a 256-CPU cycle, and a vanished IRQ or a wrapped
+  // counter never makes the series step back. The first point (and one
+  // after the columns changed) starts from the counts since boot where a
+  // full reading has them, else from zero (a light BPF reading).
+  const HistoryPoint* prev = history_.empty() ? nullptr : history_.back().get();
+  const bool same_columns = prev != nullptr && prev->cpus == point->cpus && prev->cpu_interrupts.size() == columns.size();
+  if (same_columns) {
     std::vector<std::uint64_t> window;
     for (const model::CpuSnapshot& cs : snapshot.cpus) {
       if (raw(cs.cpu) >= window.size()) window.resize(raw(cs.cpu) + 1, 0);
       window[raw(cs.cpu)] = cs.interrupts + cs.system_interrupts;
     }
-    const HistoryPoint* prev = history_.empty() ? nullptr : history_.back().get();
-    const bool same_columns = prev != nullptr && prev->cpus == point->cpus && prev->cpu_interrupts.size() == columns.size();
     for (std::size_t i = 0; i < columns.size(); ++i) {
       const std::uint32_t c = raw(columns[i]);
-      point->cpu_interrupts.push_back((same_columns ? prev->cpu_interrupts[i] : 0) + (c < window.size() ? window[c] : 0));
+      point->cpu_interrupts.push_back(prev->cpu_interrupts[i] + (c < window.size() ? window[c] : 0));
+    }
+  } else if (last_->counts_read) {
+    for (const auto& [cpu, n] : cpu_interrupt_totals(last_->interrupts)) point->cpu_interrupts.push_back(n);
+  } else {
+    point->cpu_interrupts.assign(columns.size(), 0);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      for (const model::CpuSnapshot& cs : snapshot.cpus) {
+        if (cs.cpu == columns[i]) point->cpu_interrupts[i] = cs.interrupts + cs.system_interrupts;
+      }
     }
   }
   history_.push_back(std::move(point));

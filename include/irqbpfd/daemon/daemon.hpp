@@ -45,11 +45,11 @@ struct HistoryPoint {
   double window_s = 0;
   double max_load = 0;  // hottest CPU, share of one CPU (the plan's view)
   std::size_t moves = 0, failed = 0;
-  // A running count of each CPU's interrupts in `cpus`: with the proc
-  // collector, since boot over all rows of /proc/interrupts; with BPF, the
-  // device IRQs the programs counted since the daemon started (its light
-  // readings do not parse /proc/interrupts). Differences between points are
-  // what counts. The CPU list is shared by the points that have the
+  // A running count of each CPU's interrupts in `cpus`: the last point's
+  // plus the window's. It starts (and starts again when the columns change)
+  // from the counts since boot over all rows of /proc/interrupts, or from
+  // the first window with BPF's light readings, which do not parse it.
+  // Differences between points are what counts. The CPU list is shared by the points that have the
   // same columns: 720 points x 256 CPUs held 2.9 MB as (CPU, count) pairs.
   std::shared_ptr<const std::vector<core::CpuId>> cpus;
   std::vector<std::uint64_t> cpu_interrupts;  // [i] belongs to (*cpus)[i]
