@@ -108,6 +108,7 @@ summarize() {  # NAME BURSTS...
   local rest=("${bursts[@]:1}")
   echo "$name: start-up ${bursts[0]} ms; CPU per cycle median $(median "${rest[@]}") ms over ${#rest[@]} cycles" \
     "(min $(printf '%s\n' "${rest[@]}" | sort -g | head -1), max $(printf '%s\n' "${rest[@]}" | sort -g | tail -1))"
+  echo "$name: every cycle (ms): ${rest[*]}"
 }
 
 port=$((20000 + RANDOM % 20000))
