@@ -54,15 +54,16 @@ model::Snapshot snapshot(const topology::Machine& m, const std::vector<Spec>& sp
   });
   for (const auto& spec : specs) {
     model::IrqSnapshot is;
-    is.desc.irq = irq_number(spec.irq);
-    is.desc.name = fmt::format("q{}", spec.irq);
-    is.desc.driver = spec.driver;
-    is.desc.node = spec.node;
-    is.desc.level = spec.level;
-    is.desc.irq_class = core::IrqClass::kEthernet;
-    is.desc.managed = spec.managed;
-    is.desc.smp_affinity = CpuSet{spec.on_cpu};
-    is.desc.effective_affinity = CpuSet{spec.on_cpu};
+    core::IrqDesc& d = is.edit_desc();
+    d.irq = irq_number(spec.irq);
+    d.name = fmt::format("q{}", spec.irq);
+    d.driver = spec.driver;
+    d.node = spec.node;
+    d.level = spec.level;
+    d.irq_class = core::IrqClass::kEthernet;
+    d.managed = spec.managed;
+    d.smp_affinity = CpuSet{spec.on_cpu};
+    d.effective_affinity = CpuSet{spec.on_cpu};
     const auto ns = static_cast<std::uint64_t>(spec.load_pct / 100.0 * 1e9);
     m.cpus.for_each([&](CpuId c) {
       model::IrqCpuCount pc;
@@ -83,10 +84,11 @@ model::Snapshot snapshot(const topology::Machine& m, const std::vector<Spec>& sp
 model::Snapshot apply(model::Snapshot s, const Plan& p) {
   for (const auto& mv : p.moves) {
     for (auto& is : s.irqs) {
-      if (is.desc.irq != mv.irq) continue;
+      if (is.desc->irq != mv.irq) continue;
       const CpuId lands = *mv.to.first();
-      is.desc.smp_affinity = mv.to;
-      is.desc.effective_affinity = CpuSet{raw(lands)};
+      core::IrqDesc& d = is.edit_desc();
+      d.smp_affinity = mv.to;
+      d.effective_affinity = CpuSet{raw(lands)};
       for (auto& pc : is.per_cpu) {
         pc.count = pc.cpu == lands ? is.count : 0;
         pc.load_ns = pc.cpu == lands ? is.load_ns : std::optional<std::uint64_t>(0);
@@ -206,7 +208,7 @@ TEST(Plan, HotIrqsGoToDistinctCoresBeforeSiblings) {
   const PlanResult r = plan(snap, {}, {});
   model::Snapshot after = apply(snap, r.plan);
   std::set<unsigned> cores;
-  for (const auto& is : after.irqs) cores.insert(m.place(*is.desc.effective_affinity->first())->core_index);
+  for (const auto& is : after.irqs) cores.insert(m.place(*is.desc->effective_affinity->first())->core_index);
   EXPECT_EQ(cores.size(), 2U) << r.plan.summary;
 }
 
@@ -341,7 +343,7 @@ TEST(Plan, CacheWideMasksOnSingleTargetMachinesLandOnOneCpuEach) {
   auto snap = snapshot(m, {{16, 10, 0, -1, core::BalanceLevel::kCache},
                            {17, 10, 0, -1, core::BalanceLevel::kCache},
                            {18, 10, 0, -1, core::BalanceLevel::kCache}});
-  for (auto& is : snap.irqs) is.desc.smp_affinity = m.cpus;  // effective_affinity stays cpu0
+  for (auto& is : snap.irqs) is.edit_desc().smp_affinity = m.cpus;  // effective_affinity stays cpu0
   const PlanResult r = plan(snap, {}, {});
   // Two relocations to cache 1, and the one that stays has its mask
   // narrowed to cache 0 (its level), where it already runs.

@@ -26,7 +26,7 @@ Snapshot window(const std::vector<Irq>& irqs) {
   s.window_s = 1.0;
   for (const Irq& i : irqs) {
     IrqSnapshot is;
-    is.desc.irq = irq_number(i.irq);
+    is.edit_desc().irq = irq_number(i.irq);
     is.count = 100;
     is.load_ns = i.load_ns;
     is.per_cpu.push_back(IrqCpuCount{cpu_id(i.cpu), 100, 100.0, i.load_ns, {}, {}, {}});

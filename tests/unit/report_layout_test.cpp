@@ -33,8 +33,9 @@ model::Snapshot snapshot_of(const topology::Machine& machine) {
   std::uint32_t irq = 100;
   for (core::CpuId home : cpus) {
     model::IrqSnapshot is;
-    is.desc.irq = core::irq_number(irq++);
-    is.desc.name = "q";
+    core::IrqDesc& d = is.edit_desc();
+    d.irq = core::irq_number(irq++);
+    d.name = "q";
     for (core::CpuId c : cpus) {
       std::uint64_t n = (c == home ? 100 : 0) + (core::raw(c) == 0 ? 1 : 0);
       model::IrqCpuCount pc;

@@ -163,9 +163,9 @@ TEST_F(TickViewTest, AnIrqCountedOutsideItsMaskIsRereadInTheTickThatCountedIt) {
   EXPECT_EQ(find(v.inventory(), 26)->effective_affinity, cpu0);
   bool seen = false;
   for (const auto& is : out->snapshot.irqs) {
-    if (is.desc.irq != irq_number(26)) continue;
+    if (is.desc->irq != irq_number(26)) continue;
     seen = true;
-    EXPECT_EQ(is.desc.effective_affinity, cpu0) << "the plan starts from where it runs now";
+    EXPECT_EQ(is.desc->effective_affinity, cpu0) << "the plan starts from where it runs now";
   }
   EXPECT_TRUE(seen);
 }
@@ -246,8 +246,8 @@ TEST_F(TickViewTest, RunTickAppliesTheRulesAndWritesThroughTheWriter) {
   EXPECT_EQ(rules_calls, 1);
   EXPECT_THAT(out->rescanned, Optional(std::string("start")));
   for (const auto& is : out->snapshot.irqs) {
-    if (is.desc.irq == irq_number(26)) {
-      EXPECT_EQ(is.desc.level, core::BalanceLevel::kNone);
+    if (is.desc->irq == irq_number(26)) {
+      EXPECT_EQ(is.desc->level, core::BalanceLevel::kNone);
     }
   }
   // Everything else is banned: the one move is 26's pin (the capture has it

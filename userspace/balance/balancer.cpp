@@ -46,11 +46,11 @@ void record_moves(const Path& path, std::size_t taken, const std::vector<Item>& 
     const Item& item = items[step.item];
     result.plan.moves.push_back(move_of(step, item, placer, frame));
     // A narrowing moves no load: it starts no cooldown.
-    if (step.kind != StepKind::kNarrow) result.next.irqs[item.irq->desc.irq] = IrqHistory{result.next.cycle, true};
+    if (step.kind != StepKind::kNarrow) result.next.irqs[item.irq->desc->irq] = IrqHistory{result.next.cycle, true};
   }
   if (taken == path.steps.size() && taken >= cap) {
     for (std::size_t i : path.left) {
-      if (!items[i].mandatory) result.next.unfinished[items[i].irq->desc.irq] = placer.candidate(target[i]).cpus;
+      if (!items[i].mandatory) result.next.unfinished[items[i].irq->desc->irq] = placer.candidate(target[i]).cpus;
     }
   }
 }

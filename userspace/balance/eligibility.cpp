@@ -30,7 +30,7 @@ std::optional<std::string> ban_reason(const core::IrqDesc& d, const Policy& poli
 }
 
 std::optional<CpuId> effective_of(const model::IrqSnapshot& irq, const CpuSet& lands) {
-  if (irq.desc.effective_affinity && irq.desc.effective_affinity->count() == 1) return irq.desc.effective_affinity->first();
+  if (irq.desc->effective_affinity && irq.desc->effective_affinity->count() == 1) return irq.desc->effective_affinity->first();
   if (lands.count() == 1) return lands.first();
   return std::nullopt;
 }
@@ -43,7 +43,7 @@ class Sorter {
 
   void sort(std::size_t k) {
     const model::IrqSnapshot& irq = snap_.irqs[k];
-    const auto& d = irq.desc;
+    const core::IrqDesc& d = *irq.desc;
     if (d.managed.value_or(false)) return hold(k, "kernel-managed");
     if (!d.smp_affinity) return hold(k, "no smp_affinity");
     if (auto pin = policy_.pinned.find(d.irq); pin != policy_.pinned.end()) return pinned(k, pin->second);
@@ -64,7 +64,7 @@ class Sorter {
 
  private:
   void hold(std::size_t k, std::string reason) {
-    out_.held.push_back({snap_.irqs[k].desc.irq, std::move(reason)});
+    out_.held.push_back({snap_.irqs[k].desc->irq, std::move(reason)});
     for (const auto& [c, l] : now_.now_of[k].load) out_.base[c] += l;
   }
   // Written as asked, whatever else applies; its load lands where the
@@ -74,13 +74,13 @@ class Sorter {
     const CpuSet& lands = now_.now_of[k].cpus;
     const CpuSet after = frame_.single ? CpuSet{raw(out_.vectors_now.pick(to, effective_of(irq, lands)))} : to;
     out_.base.add(after, now_.load_of[k]);
-    out_.forced.push_back({Move{irq.desc.irq, *irq.desc.smp_affinity, to, std::move(reason), 0}, lands, after,
+    out_.forced.push_back({Move{irq.desc->irq, *irq.desc->smp_affinity, to, std::move(reason), 0}, lands, after,
                            now_.load_of[k]});
   }
   // Pinned (a rule, or the API's set_affinity): exactly that mask, as far
   // as its CPUs are online; the user's word overrides level, node and bans.
   void pinned(std::size_t k, const CpuSet& pin) {
-    const auto& d = snap_.irqs[k].desc;
+    const core::IrqDesc& d = *snap_.irqs[k].desc;
     const CpuSet want = pin & frame_.online;
     if (want.empty()) return hold(k, fmt::format("pinned to {}, none of them online", pin.to_list()));
     if (*d.smp_affinity == want) return hold(k, fmt::format("pinned to {}", want.to_list()));
@@ -88,7 +88,7 @@ class Sorter {
   }
   // Banned IRQs and level none stay, except off forbidden CPUs.
   void stays(std::size_t k, const std::string& why) {
-    const auto& d = snap_.irqs[k].desc;
+    const core::IrqDesc& d = *snap_.irqs[k].desc;
     if (!d.smp_affinity->intersects(frame_.forbidden)) return hold(k, why);
     const CpuSet keep = *d.smp_affinity - frame_.forbidden;
     force(k, keep.empty() ? frame_.usable : keep,
@@ -107,7 +107,7 @@ class Sorter {
   }
   void movable(std::size_t k, bool must_move) {
     const model::IrqSnapshot& irq = snap_.irqs[k];
-    const auto& d = irq.desc;
+    const core::IrqDesc& d = *irq.desc;
     const CpuSet& lands = now_.now_of[k].cpus;
     const NumaPolicy numa = [&] {
       auto it = policy_.numa_of.find(d.irq);

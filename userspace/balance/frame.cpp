@@ -16,8 +16,8 @@ namespace {
 // does not spread, it lands where the kernel's vector allocator puts it.
 bool single_target(const model::Snapshot& snap) {
   return std::any_of(snap.irqs.begin(), snap.irqs.end(), [](const model::IrqSnapshot& i) {
-    return i.desc.smp_affinity && i.desc.effective_affinity && i.desc.smp_affinity->count() > 1 &&
-           i.desc.effective_affinity->count() == 1;
+    return i.desc->smp_affinity && i.desc->effective_affinity && i.desc->smp_affinity->count() > 1 &&
+           i.desc->effective_affinity->count() == 1;
   });
 }
 
@@ -41,8 +41,8 @@ Now where_now(const model::IrqSnapshot& irq, double load) {
     });
     return out;
   }
-  if (irq.desc.effective_affinity) out.cpus = *irq.desc.effective_affinity;
-  if (out.cpus.empty() && irq.desc.smp_affinity) out.cpus = *irq.desc.smp_affinity;
+  if (irq.desc->effective_affinity) out.cpus = *irq.desc->effective_affinity;
+  if (out.cpus.empty() && irq.desc->smp_affinity) out.cpus = *irq.desc->smp_affinity;
   const double share = load / static_cast<double>(std::max<std::size_t>(out.cpus.count(), 1));
   out.cpus.for_each([&](CpuId c) { out.load.emplace_back(c, share); });
   return out;

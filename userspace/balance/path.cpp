@@ -51,7 +51,7 @@ Path walk_path(const Placer& placer, const std::vector<Item>& items, const Frame
     if (kind[a] != kind[b]) return kind[a] < kind[b];
     if (kind[a] == StepKind::kRelocate && source_load[a] != source_load[b]) return source_load[a] > source_load[b];
     if (items[a].load != items[b].load) return items[a].load > items[b].load;
-    return raw(items[a].irq->desc.irq) < raw(items[b].irq->desc.irq);
+    return raw(items[a].irq->desc->irq) < raw(items[b].irq->desc->irq);
   });
   Vectors vec = vectors;
   const double start_max = load.max();
@@ -97,7 +97,7 @@ Path walk_path(const Placer& placer, const std::vector<Item>& items, const Frame
 
 Move move_of(const Step& step, const Item& item, const Placer& placer, const Frame& frame) {
   const Candidate& to = placer.candidate(step.target);
-  const auto& d = item.irq->desc;
+  const core::IrqDesc& d = *item.irq->desc;
   constexpr double k = 100.0 / kNsPerS;
   std::string reason;
   if (step.kind == StepKind::kMandatory) {

@@ -72,7 +72,7 @@ Placer::Placer(const std::vector<Item>& items, const Pool& pool, const Policy& p
   };
   std::vector<Key> keys(items_.size());
   for (std::size_t i = 0; i < items_.size(); ++i) {
-    keys[i] = {items_[i].load, raw(items_[i].irq->desc.irq), static_cast<std::uint32_t>(i)};
+    keys[i] = {items_[i].load, raw(items_[i].irq->desc->irq), static_cast<std::uint32_t>(i)};
   }
   std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     if (a.load != b.load) return a.load > b.load;
@@ -443,7 +443,7 @@ Assignment Placer::kept(const LoadMap& base, const Vectors& vectors,
     std::optional<std::size_t> stay;
     bool moves = false;
     if (unfinished != nullptr && !item.mandatory) {
-      if (auto it = unfinished->find(item.irq->desc.irq); it != unfinished->end()) {
+      if (auto it = unfinished->find(item.irq->desc->irq); it != unfinished->end()) {
         for (std::size_t cand : item.list->indices) {
           if (pool_.all[cand].cpus == it->second) stay = cand;
         }

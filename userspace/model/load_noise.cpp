@@ -43,9 +43,9 @@ LoadNoise update_load_noise(const LoadNoise& before, const Snapshot& snapshot) {
   for (const IrqSnapshot& irq : snapshot.irqs) {  // ascending IRQ, as the snapshot keeps them
     const double l = irq_load_ns_per_s(irq, snapshot.window_s);
     const std::uint32_t cpu = main_cpu(irq);
-    out.seen.push_back({irq.desc.irq, l, cpu});
-    while (prev != before.seen.end() && prev->irq < irq.desc.irq) ++prev;
-    if (prev == before.seen.end() || prev->irq != irq.desc.irq) continue;
+    out.seen.push_back({irq.desc->irq, l, cpu});
+    while (prev != before.seen.end() && prev->irq < irq.desc->irq) ++prev;
+    if (prev == before.seen.end() || prev->irq != irq.desc->irq) continue;
     const double hi = std::max(l, prev->load_ns_per_s);
     if (hi <= 0) continue;
     const double change = std::abs(l - prev->load_ns_per_s);

@@ -120,7 +120,7 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     return raw(cpu) < slot.size() ? slot[raw(cpu)] : -1;
   };
   for (auto& is : snap.irqs) {
-    const std::uint32_t irq = raw(is.desc.irq);
+    const std::uint32_t irq = raw(is.desc->irq);
     if (irq >= after.sizing.max_irqs) {
       is.beyond_bpf_maps = true;
       for (const auto& pc : is.per_cpu) add_interrupts(pc.cpu, pc.count);
@@ -134,9 +134,9 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
     }
     std::uint64_t count = 0, hard = 0, soft = 0;
     bool added = false;
-    const auto first = std::lower_bound(delta.begin(), delta.end(), key(is.desc.irq, CpuId{0}),
+    const auto first = std::lower_bound(delta.begin(), delta.end(), key(is.desc->irq, CpuId{0}),
                                         [&](const collect::BpfCell& c, std::uint64_t k) { return key(c.irq, c.cpu) < k; });
-    for (auto it = first; it != delta.end() && it->irq == is.desc.irq; ++it) {
+    for (auto it = first; it != delta.end() && it->irq == is.desc->irq; ++it) {
       if (position(it->cpu) < 0) continue;  // not a column CPU
       auto e = std::find_if(is.per_cpu.begin(), is.per_cpu.end(),
                             [cpu = it->cpu](const IrqCpuCount& pc) { return pc.cpu == cpu; });
@@ -217,8 +217,8 @@ void apply_bpf(Snapshot& snap, const collect::BpfReading* before, const collect:
 
 const IrqSnapshot* Snapshot::find(core::IrqNumber irq) const {
   auto it = std::lower_bound(irqs.begin(), irqs.end(), irq,
-                             [](const IrqSnapshot& s, core::IrqNumber n) { return raw(s.desc.irq) < raw(n); });
-  return (it != irqs.end() && it->desc.irq == irq) ? &*it : nullptr;
+                             [](const IrqSnapshot& s, core::IrqNumber n) { return raw(s.desc->irq) < raw(n); });
+  return (it != irqs.end() && it->desc->irq == irq) ? &*it : nullptr;
 }
 
 std::vector<core::CpuId> Snapshot::column_cpus() const {
@@ -226,6 +226,18 @@ std::vector<core::CpuId> Snapshot::column_cpus() const {
   std::vector<core::CpuId> out;
   out.reserve(irqs.front().per_cpu.size());
   for (const auto& pc : irqs.front().per_cpu) out.push_back(pc.cpu);
+  return out;
+}
+
+const std::shared_ptr<const core::IrqDesc>& IrqSnapshot::empty_desc() {
+  static const std::shared_ptr<const core::IrqDesc> empty = std::make_shared<const core::IrqDesc>();
+  return empty;
+}
+
+core::IrqDesc& IrqSnapshot::edit_desc() {
+  auto own = std::make_shared<core::IrqDesc>(*desc);
+  core::IrqDesc& out = *own;
+  desc = std::move(own);
   return out;
 }
 
@@ -363,12 +375,18 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   bool aligned = before != nullptr && before->interrupts.cpus.size() == columns.size();
   for (std::size_t i = 0; aligned && i < columns.size(); ++i) aligned = then_column[i] == static_cast<int>(i);
   snap.irqs.reserve(input.inventory->irqs.size());  // grown by doubling it briefly held 1.5x the list twice
-  for (const core::IrqDesc& desc : input.inventory->irqs) {
+  const auto* shared = input.shared_descs;
+  if (shared != nullptr && shared->size() != input.inventory->irqs.size()) {
+    return core::Error{fmt::format("snapshot: {} shared IRQ descriptions for an inventory of {}", shared->size(),
+                                   input.inventory->irqs.size())};
+  }
+  for (std::size_t k = 0; k < input.inventory->irqs.size(); ++k) {
+    const core::IrqDesc& desc = input.inventory->irqs[k];
     const sys::InterruptRow* found = after_rows.find(raw(desc.irq));
     if (found == nullptr) continue;  // vanished before the last reading
     const sys::InterruptRow& row = *found;
-    IrqSnapshot& is = snap.irqs.emplace_back();  // built in place: an IrqSnapshot moves its IrqDesc by copy
-    is.desc = desc;
+    IrqSnapshot& is = snap.irqs.emplace_back();
+    is.desc = shared != nullptr ? (*shared)[k] : std::make_shared<const core::IrqDesc>(desc);
     const sys::InterruptRow* then_row = nullptr;
     if (before != nullptr) {
       then_row = before_rows.find(raw(desc.irq));
@@ -543,7 +561,7 @@ core::Result<Snapshot> build_snapshot(const WindowInput& input) {
   }
   std::sort(snap.vanished.begin(), snap.vanished.end(), [](auto a, auto b) { return raw(a) < raw(b); });
   snap.vanished.erase(std::unique(snap.vanished.begin(), snap.vanished.end()), snap.vanished.end());
-  const auto by_irq = [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc.irq) < raw(b.desc.irq); };
+  const auto by_irq = [](const IrqSnapshot& a, const IrqSnapshot& b) { return raw(a.desc->irq) < raw(b.desc->irq); };
   if (!std::is_sorted(snap.irqs.begin(), snap.irqs.end(), by_irq)) std::sort(snap.irqs.begin(), snap.irqs.end(), by_irq);
   return snap;
 }

@@ -117,7 +117,7 @@ std::string render_json(const model::Snapshot& snap, const ReportOptions& option
     } else {
       irq.for_each_column(columns, add);
     }
-    const auto& d = irq.desc;
+    const core::IrqDesc& d = *irq.desc;
     irq_list.push_back({{"irq", raw(d.irq)},
                         {"name", d.name},
                         {"actions", d.actions},

@@ -64,7 +64,7 @@ std::string render_metrics(const collect::RawSample& reading, const model::Snaps
     if (row.irq) names[raw(*row.irq)] = row.name;
   }
   if (snapshot != nullptr) {
-    for (const auto& is : snapshot->irqs) names[raw(is.desc.irq)] = is.desc.name;
+    for (const auto& is : snapshot->irqs) names[raw(is.desc->irq)] = is.desc->name;
   }
   const auto irq_labels = [&](std::uint32_t irq) {
     return fmt::format("irq=\"{}\",name=\"{}\"", irq, escape_label(names[irq]));

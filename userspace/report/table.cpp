@@ -205,14 +205,14 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
 
   for (const auto& irq : snap.irqs) {
     std::vector<std::string> row;
-    row.push_back(fmt::format("{}", raw(irq.desc.irq)));
-    std::string name = irq.desc.name.empty() ? "-" : irq.desc.name;
+    row.push_back(fmt::format("{}", raw(irq.desc->irq)));
+    std::string name = irq.desc->name.empty() ? "-" : irq.desc->name;
     if (irq.appeared) name += " (new)";
     if (irq.counter_reset) name += " (reset)";
     row.push_back(truncate(name, 28));
-    row.emplace_back(core::to_string(irq.desc.irq_class));
-    row.emplace_back(core::to_string(irq.desc.level));
-    row.push_back(fmt::format("{}", irq.desc.node));
+    row.emplace_back(core::to_string(irq.desc->irq_class));
+    row.emplace_back(core::to_string(irq.desc->level));
+    row.push_back(fmt::format("{}", irq.desc->node));
     for (const auto& g : groups) {
       std::uint64_t n = 0;
       for (const auto& pc : irq.per_cpu) {
@@ -231,9 +231,9 @@ std::string render_table(const Snapshot& snap, const ReportOptions& options, con
       row.push_back(duration_text(irq.p99_ns));
     }
     if (compare) row.push_back(load_pct_text(irq.estimate_load_ns, snap.window_s, true));
-    row.push_back(opt_set(irq.desc.smp_affinity));
-    row.push_back(opt_set(irq.desc.effective_affinity));
-    row.emplace_back(!irq.desc.managed ? "-" : (*irq.desc.managed ? "yes" : "no"));
+    row.push_back(opt_set(irq.desc->smp_affinity));
+    row.push_back(opt_set(irq.desc->effective_affinity));
+    row.emplace_back(!irq.desc->managed ? "-" : (*irq.desc->managed ? "yes" : "no"));
     row.push_back(verdict_text(irq, cpus, options.threshold_pct));
     irqs.add_row(std::move(row));
   }

@@ -43,10 +43,10 @@ bool same_rows(const sys::ProcInterrupts& pi, const std::set<core::IrqNumber>& k
 bool ran_outside_its_mask(const model::IrqSnapshot& is, bool cumulative) {
   if (cumulative || is.appeared || is.counter_reset) return false;
   const core::CpuSet* mask = nullptr;
-  if (is.desc.effective_affinity && !is.desc.effective_affinity->empty()) {
-    mask = &*is.desc.effective_affinity;
-  } else if (is.desc.smp_affinity && !is.desc.smp_affinity->empty()) {
-    mask = &*is.desc.smp_affinity;
+  if (is.desc->effective_affinity && !is.desc->effective_affinity->empty()) {
+    mask = &*is.desc->effective_affinity;
+  } else if (is.desc->smp_affinity && !is.desc->smp_affinity->empty()) {
+    mask = &*is.desc->smp_affinity;
   }
   if (mask == nullptr) return false;
   return std::any_of(is.per_cpu.begin(), is.per_cpu.end(),
@@ -91,6 +91,8 @@ core::Result<void> MachineView::rescan(const collect::RawSample& reading, sys::C
   auto inventory = sys::read_irq_inventory(root_, reading.interrupts);
   if (!inventory) return inventory.error().with_context("inventory");
   inventory_ = std::move(*inventory);
+  shared_.assign(inventory_.irqs.size(), nullptr);
+  for (std::size_t k = 0; k < shared_.size(); ++k) share(k);
   cpu_state_ = std::move(cpus);
   rows_ = numbered_rows(reading.interrupts);
   refresh_cursor_ = 0;  // the rescan read every mask
@@ -104,8 +106,8 @@ core::Result<void> MachineView::refresh_slice() {
   const std::size_t slice = (irqs.size() + refresh_every_ - 1) / refresh_every_;
   for (std::size_t n = 0; n < slice; ++n) {
     if (refresh_cursor_ >= irqs.size()) refresh_cursor_ = 0;
-    core::IrqDesc& d = irqs[refresh_cursor_++];
-    auto files = sys::read_irq_affinity(root_, d.irq);
+    const std::size_t k = refresh_cursor_++;
+    auto files = sys::read_irq_affinity(root_, irqs[k].irq);
     ++swept_;
     if (!files) {
       if (files.error().errno_value == ENOENT) {
@@ -114,10 +116,17 @@ core::Result<void> MachineView::refresh_slice() {
       }
       return files.error();
     }
-    d.smp_affinity = files->smp_affinity;
-    d.effective_affinity = files->effective_affinity;
+    set_masks(k, std::move(files->smp_affinity), std::move(files->effective_affinity));
   }
   return {};
+}
+
+void MachineView::set_masks(std::size_t k, std::optional<core::CpuSet> smp, std::optional<core::CpuSet> effective) {
+  core::IrqDesc& d = inventory_.irqs[k];
+  if (d.smp_affinity == smp && d.effective_affinity == effective) return;
+  d.smp_affinity = std::move(smp);
+  d.effective_affinity = std::move(effective);
+  share(k);
 }
 
 core::IrqDesc* MachineView::find(core::IrqNumber irq) {
@@ -127,21 +136,22 @@ core::IrqDesc* MachineView::find(core::IrqNumber irq) {
   return it != irqs.end() && it->irq == irq ? &*it : nullptr;
 }
 
-core::Result<const core::IrqDesc*> MachineView::reread(core::IrqNumber irq) {
+core::Result<std::shared_ptr<const core::IrqDesc>> MachineView::reread(core::IrqNumber irq) {
+  using Shared = std::shared_ptr<const core::IrqDesc>;
   core::IrqDesc* d = find(irq);
-  if (d == nullptr) return static_cast<const core::IrqDesc*>(nullptr);
+  if (d == nullptr) return Shared();
   ++rereads_;
   auto files = sys::read_irq_affinity(root_, irq);
   if (!files) {
     if (files.error().errno_value == ENOENT) {
       request_rescan("an IRQ vanished");
-      return static_cast<const core::IrqDesc*>(nullptr);
+      return Shared();
     }
     return files.error();
   }
-  d->smp_affinity = files->smp_affinity;
-  d->effective_affinity = files->effective_affinity;
-  return static_cast<const core::IrqDesc*>(d);
+  const auto k = static_cast<std::size_t>(d - inventory_.irqs.data());
+  set_masks(k, std::move(files->smp_affinity), std::move(files->effective_affinity));
+  return shared_[k];
 }
 
 void MachineView::written(const apply::WriteResult& w) {
@@ -153,6 +163,7 @@ void MachineView::written(const apply::WriteResult& w) {
     if (w.smp_affinity) d->smp_affinity = *w.smp_affinity;
     if (w.effective_affinity) d->effective_affinity = *w.effective_affinity;
     if (w.outcome == apply::Outcome::kManaged) d->managed = true;
+    share(static_cast<std::size_t>(d - inventory_.irqs.data()));
   }
 }
 
@@ -168,6 +179,7 @@ core::Result<TickOutput> run_tick(MachineView& view, const TickInput& in, const 
   window.before = in.before;
   window.after = in.after;
   window.inventory = &view.inventory();
+  window.shared_descs = &view.shared_descs();
   window.cpu_state = &view.cpu_state();
   window.machine = &view.machine();
   window.user_hz = in.user_hz;
@@ -181,17 +193,17 @@ core::Result<TickOutput> run_tick(MachineView& view, const TickInput& in, const 
   // so the plan starts from where it is.
   for (model::IrqSnapshot& is : out.snapshot.irqs) {
     if (!ran_outside_its_mask(is, out.snapshot.cumulative)) continue;
-    auto now = view.reread(is.desc.irq);
+    auto now = view.reread(is.desc->irq);
     if (!now) return now.error();
     if (*now == nullptr) continue;
-    is.desc.smp_affinity = (*now)->smp_affinity;
-    is.desc.effective_affinity = (*now)->effective_affinity;
+    is.desc = std::move(*now);  // the view's new copy, with the masks as read now
   }
 
   const Rules rules = in.rules(view.inventory());
   if (!rules.levels.empty()) {
     for (auto& is : out.snapshot.irqs) {
-      if (auto it = rules.levels.find(is.desc.irq); it != rules.levels.end()) is.desc.level = it->second;
+      auto it = rules.levels.find(is.desc->irq);
+      if (it != rules.levels.end() && is.desc->level != it->second) is.edit_desc().level = it->second;
     }
   }
   if (in.on_snapshot) in.on_snapshot(out.snapshot, state);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -56,12 +57,17 @@ class MachineView {
   // Re-reads one IRQ's masks now. An IRQ gone from /proc/irq asks for a
   // rescan instead. Returns the IRQ as the view now holds it (nullptr when
   // it is not in the inventory or vanished).
-  core::Result<const core::IrqDesc*> reread(core::IrqNumber irq);
+  core::Result<std::shared_ptr<const core::IrqDesc>> reread(core::IrqNumber irq);
   // What a write did: the masks read back and a managed IRQ marked, so the
   // next plan starts from where the IRQ is now.
   void written(const apply::WriteResult& w);
 
   [[nodiscard]] const sys::IrqInventory& inventory() const { return inventory_; }
+  // inventory().irqs as unchanging shared copies, same order: a snapshot
+  // holds these. A change to an IRQ (a mask read or written) replaces its
+  // copy, never edits it, so a snapshot an API request still reads keeps
+  // what it was built with.
+  [[nodiscard]] const std::vector<std::shared_ptr<const core::IrqDesc>>& shared_descs() const { return shared_; }
   [[nodiscard]] const sys::CpuState& cpu_state() const { return cpu_state_; }
   [[nodiscard]] const topology::Machine& machine() const { return machine_; }
   [[nodiscard]] const sys::SysRoot& root() const { return root_; }
@@ -77,11 +83,15 @@ class MachineView {
   // from where the last slice stopped.
   core::Result<void> refresh_slice();
   core::IrqDesc* find(core::IrqNumber irq);
+  // Sets inventory_.irqs[k]'s masks; a new shared copy only when they changed.
+  void set_masks(std::size_t k, std::optional<core::CpuSet> smp, std::optional<core::CpuSet> effective);
+  void share(std::size_t k) { shared_[k] = std::make_shared<const core::IrqDesc>(inventory_.irqs[k]); }
 
   sys::SysRoot root_;
   TopologyLoader load_topology_;
   std::uint32_t refresh_every_;
   sys::IrqInventory inventory_;
+  std::vector<std::shared_ptr<const core::IrqDesc>> shared_;
   sys::CpuState cpu_state_;
   topology::Machine machine_;
   std::set<core::IrqNumber> rows_;  // numbered rows of /proc/interrupts at the last rescan
