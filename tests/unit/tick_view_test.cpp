@@ -219,6 +219,61 @@ TEST_F(TickViewTest, AWriteUpdatesTheInventoryAndMarksManagedIrqs) {
   EXPECT_TRUE(find(v.inventory(), 28)->managed);
 }
 
+// The shared copies a snapshot holds: the same pointer while an IRQ's masks
+// stay as they were (a sweep that read the same masks copies nothing), a new
+// copy when a sweep, a re-read or a write changes them, and a copy already
+// handed out (as to a published snapshot) never changes under its holder.
+TEST_F(TickViewTest, SharedCopiesAreReplacedWhenMasksChangeAndNeverEdited) {
+  MachineView v = view(1);  // every mask swept every cycle
+  ASSERT_TRUE(v.update(read()));
+  const auto& shared = v.shared_descs();
+  ASSERT_EQ(shared.size(), v.inventory().irqs.size());
+  for (std::size_t k = 0; k < shared.size(); ++k) {
+    ASSERT_NE(shared[k], nullptr);
+    EXPECT_EQ(shared[k]->irq, v.inventory().irqs[k].irq) << "same order as the inventory";
+    EXPECT_EQ(shared[k]->smp_affinity, v.inventory().irqs[k].smp_affinity);
+  }
+  const std::vector<std::shared_ptr<const core::IrqDesc>> held = shared;  // as a snapshot holds them
+
+  ASSERT_TRUE(v.update(read()));
+  EXPECT_GT(v.swept(), 0U);
+  for (std::size_t k = 0; k < held.size(); ++k) {
+    EXPECT_EQ(v.shared_descs()[k].get(), held[k].get()) << "masks unchanged: no new copy of irq "
+                                                        << core::raw(held[k]->irq);
+  }
+
+  // A mask written behind the view's back: the sweep replaces that IRQ's copy.
+  const std::size_t k = held.size() - 1;
+  const core::IrqNumber irq = held[k]->irq;
+  const std::optional<core::CpuSet> was = held[k]->smp_affinity;
+  const core::CpuSet cpu0 = core::CpuSet::parse_list("0").value();
+  const core::CpuSet cpu1 = core::CpuSet::parse_list("1").value();
+  const core::CpuSet other = was == cpu0 ? cpu1 : cpu0;
+  root_.write(fmt::format("/proc/irq/{}/smp_affinity", core::raw(irq)), other == cpu0 ? "1\n" : "2\n");
+  ASSERT_TRUE(v.update(read()));
+  EXPECT_NE(v.shared_descs()[k].get(), held[k].get());
+  EXPECT_EQ(v.shared_descs()[k]->smp_affinity, other);
+  EXPECT_EQ(held[k]->smp_affinity, was) << "the copy a snapshot holds keeps what it was built with";
+
+  // A write the view is told of, and a re-read, hand out the new copy too.
+  apply::WriteResult done;
+  done.irq = irq;
+  done.outcome = apply::Outcome::kDone;
+  done.smp_affinity = was;
+  done.effective_affinity = was;
+  const auto before_write = v.shared_descs()[k];
+  v.written(done);
+  EXPECT_NE(v.shared_descs()[k].get(), before_write.get());
+  EXPECT_EQ(v.shared_descs()[k]->smp_affinity, was);
+  EXPECT_EQ(before_write->smp_affinity, other);
+  root_.write(fmt::format("/proc/irq/{}/smp_affinity", core::raw(irq)), other == cpu0 ? "1\n" : "2\n");
+  auto now = v.reread(irq);
+  ASSERT_TRUE(now) << now.error().message;
+  ASSERT_NE(*now, nullptr);
+  EXPECT_EQ(now->get(), v.shared_descs()[k].get());
+  EXPECT_EQ((*now)->smp_affinity, other);
+}
+
 TEST_F(TickViewTest, RunTickAppliesTheRulesAndWritesThroughTheWriter) {
   MachineView v = view(100);
   const collect::RawSample before = read();
